@@ -1,0 +1,15 @@
+/*
+ * The front end's subcommands. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit status.
+ */
+#ifndef BL_COMMANDS_H
+#define BL_COMMANDS_H
+
+int bl_cmd_run(int argc, char **argv);      /* cmd_run.c */
+int bl_cmd_query(int argc, char **argv);    /* cmd_query.c */
+int bl_cmd_samples(int argc, char **argv);  /* cmd_samples.c */
+int bl_cmd_data(int argc, char **argv);     /* cmd_data.c */
+int bl_cmd_train(int argc, char **argv);    /* cmd_train.c */
+int bl_cmd_eval(int argc, char **argv);     /* cmd_eval.c */
+
+#endif
