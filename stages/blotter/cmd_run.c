@@ -1,0 +1,306 @@
+/*
+ * blotter run: one batch, start to finish.
+ *
+ * Starts the stages, feeds every file, and counts outcomes: ingest tells
+ * how many pages each file has (a file it refuses counts as one outcome),
+ * and the writer reports each page as stored or failed. The batch is done
+ * when every file's outcomes are in; then the stages are stopped and a
+ * summary is printed from the database. A stage that dies, or a pipeline
+ * that makes no progress for STALL_TIMEOUT_S, ends the run with an error
+ * instead of a hang.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blotter/commands.h"
+#include "blotter/inputs.h"
+#include "blotter/pipeline.h"
+#include "db/db.h"
+
+#define STALL_TIMEOUT_S 120
+
+typedef struct doc_state {
+    int64_t expected; /* -1 until ingest has opened the file */
+    int64_t settled;
+    int64_t failed;
+} doc_state;
+
+typedef struct run_opts {
+    const char *config;
+    const char *db;
+    const char *batch;
+    int json;
+    int strict;
+    int quiet;
+} run_opts;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: blotter run [--config FILE] [--db FILE] [--batch NAME] "
+            "[--json] [--strict] [--quiet] PATH...\n"
+            "  Processes every scan (TIFF, PNG) in the given files and folders\n"
+            "  and stores the recognised fields in the database.\n"
+            "  --config FILE  pipeline configuration (default: see README)\n"
+            "  --db FILE      database (default: [pipeline] database)\n"
+            "  --batch NAME   batch name (default: batch-YYYYMMDD-HHMMSS)\n"
+            "  --json         print the summary as JSON\n"
+            "  --strict       exit 4 if any file or page was refused\n"
+            "  --quiet        no progress line\n");
+}
+
+static void progress(const run_opts *o, size_t files_done, size_t files,
+                     int64_t pages_done, double secs)
+{
+    if (o->quiet || !isatty(STDERR_FILENO))
+        return;
+    fprintf(stderr, "\r  files %zu/%zu  pages %lld  %.1f s  %.2f pages/s   ",
+            files_done, files, (long long)pages_done, secs,
+            secs > 0 ? pages_done / secs : 0.0);
+}
+
+static void print_summary(const run_opts *o, const char *batch,
+                          const bl_db_batch_summary *sum, size_t files,
+                          size_t refused, double secs,
+                          const bl_pipeline_stage_stats *stats)
+{
+    double pps = secs > 0 ? sum->pages / secs : 0;
+    if (o->json) {
+        json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                                 "s:f, s:f}",
+                                 "batch", batch, "files", (json_int_t)files,
+                                 "files_refused", (json_int_t)refused,
+                                 "pages", (json_int_t)sum->pages,
+                                 "fields", (json_int_t)sum->fields,
+                                 "digits", (json_int_t)sum->digits,
+                                 "flagged", (json_int_t)sum->flagged,
+                                 "errors", (json_int_t)sum->errors,
+                                 "seconds", secs, "pages_per_second", pps);
+        json_t *stages = json_object();
+        for (int s = BL_STAGE_INGEST; s < BL_STAGE_COUNT; s++) {
+            const bl_stage_stats *t = &stats[s].sum;
+            double busy = t->busy_ns / 1e9;
+            json_object_set_new(
+                stages, bl_stage_name((bl_stage_id)s),
+                json_pack("{s:i, s:I, s:I, s:I, s:f, s:f, s:f}", "instances",
+                          stats[s].instances, "items_in", (json_int_t)t->items_in,
+                          "items_out", (json_int_t)t->items_out, "errors",
+                          (json_int_t)t->errors, "busy_seconds", busy,
+                          "cpu_seconds", t->cpu_ns / 1e9, "items_per_busy_second",
+                          busy > 0 ? t->items_in / busy : 0.0));
+        }
+        json_object_set_new(root, "stages", stages);
+        char *text = json_dumps(root, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+        json_decref(root);
+        return;
+    }
+    printf("batch     %s\n", batch);
+    printf("files     %zu (%zu refused)\n", files, refused);
+    printf("pages     %lld stored, %lld errors recorded\n", (long long)sum->pages,
+           (long long)sum->errors);
+    printf("fields    %lld (%lld flagged for review)\n", (long long)sum->fields,
+           (long long)sum->flagged);
+    printf("digits    %lld\n", (long long)sum->digits);
+    printf("time      %.2f s (%.2f pages/s)\n", secs, pps);
+    printf("\n%-9s %5s %8s %8s %8s %10s %7s\n", "stage", "inst", "in", "out",
+           "busy s", "items/s", "errors");
+    for (int s = BL_STAGE_INGEST; s < BL_STAGE_COUNT; s++) {
+        const bl_stage_stats *t = &stats[s].sum;
+        double busy = t->busy_ns / 1e9;
+        printf("%-9s %5d %8lld %8lld %8.2f %10.1f %7lld\n",
+               bl_stage_name((bl_stage_id)s), stats[s].instances,
+               (long long)t->items_in, (long long)t->items_out, busy,
+               busy > 0 ? t->items_in / busy : 0.0, (long long)t->errors);
+    }
+}
+
+static int parse(int argc, char **argv, run_opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
+        {"batch", required_argument, NULL, 'b'},
+        {"json", no_argument, NULL, 'j'},
+        {"strict", no_argument, NULL, 's'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:d:b:jsqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'd': o->db = optarg; break;
+        case 'b': o->batch = optarg; break;
+        case 'j': o->json = 1; break;
+        case 's': o->strict = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "blotter run: no input paths\n");
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+int bl_cmd_run(int argc, char **argv)
+{
+    run_opts o = {0};
+    int status = parse(argc, argv, &o);
+    if (status >= 0)
+        return status;
+
+    bl_err err = {0};
+    bl_conf conf;
+    char config_path[BL_PATH_MAX];
+    bl_conf_defaults(&conf);
+    bl_conf_locate(o.config, config_path, sizeof config_path);
+    if (config_path[0] && bl_conf_load(&conf, config_path, &err)) {
+        fprintf(stderr, "blotter run: %s\n", err.msg);
+        return 2;
+    }
+    const char *db_path = o.db ? o.db : conf.database;
+
+    bl_inputs inputs = {0};
+    for (int i = optind; i < argc; i++)
+        if (bl_inputs_add(&inputs, argv[i], &err)) {
+            fprintf(stderr, "blotter run: %s\n", err.msg);
+            bl_inputs_free(&inputs);
+            return 2;
+        }
+    if (inputs.count == 0) {
+        fprintf(stderr, "blotter run: no TIFF or PNG files in the given paths\n");
+        bl_inputs_free(&inputs);
+        return 2;
+    }
+
+    char batch[256];
+    if (o.batch) {
+        bl_strlcpy(batch, o.batch, sizeof batch);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(batch, sizeof batch, "batch-%Y%m%d-%H%M%S", &tm);
+    }
+
+    uint64_t t0 = bl_time_mono_ns();
+    bl_pipeline *pipe = bl_pipeline_start(&conf, config_path, db_path, &err);
+    if (!pipe) {
+        fprintf(stderr, "blotter run: the pipeline did not start: %s\n", err.msg);
+        bl_inputs_free(&inputs);
+        return 3;
+    }
+
+    doc_state *docs = bl_xcalloc(inputs.count, sizeof *docs);
+    for (size_t i = 0; i < inputs.count; i++)
+        docs[i].expected = -1;
+    size_t fed = 0, files_done = 0, refused = 0;
+    int64_t pages_done = 0;
+    bl_msg_header hdr;
+    bl_note *note = bl_xcalloc(1, sizeof *note);
+    uint64_t last_progress = bl_time_mono_ns();
+    status = 0;
+
+    while (files_done < inputs.count) {
+        /* Feed as far as ingest accepts; its queue is the backpressure. */
+        while (fed < inputs.count) {
+            int rc = bl_pipeline_feed(pipe, fed + 1, batch, inputs.paths[fed], &err);
+            if (rc == BL_EAGAIN)
+                break;
+            if (rc) {
+                fprintf(stderr, "\nblotter run: %s\n", err.msg);
+                status = 3;
+                goto stop;
+            }
+            fed++;
+        }
+        int rc = bl_pipeline_next_event(pipe, fed < inputs.count ? 20 : 500,
+                                        &hdr, note, &err);
+        if (rc < 0) {
+            fprintf(stderr, "\nblotter run: %s\n", err.msg);
+            status = 3;
+            goto stop;
+        }
+        uint64_t now = bl_time_mono_ns();
+        if (rc == 0) {
+            if (now - last_progress > STALL_TIMEOUT_S * 1000000000ull) {
+                fprintf(stderr, "\nblotter run: no progress for %d s with %zu "
+                        "files outstanding; stopping\n", STALL_TIMEOUT_S,
+                        inputs.count - files_done);
+                status = 3;
+                goto stop;
+            }
+            continue;
+        }
+        int64_t doc = note->num[1];
+        doc_state *d = NULL;
+        if (strcmp(note->kind, "file-pages") == 0) {
+            doc = (int64_t)hdr.doc_id;
+            if (doc >= 1 && (size_t)doc <= inputs.count) {
+                d = &docs[doc - 1];
+                d->expected = note->num[0];
+            }
+        } else if (strcmp(note->kind, "done") == 0) {
+            doc = note->num[0];
+            if (doc >= 1 && (size_t)doc <= inputs.count) {
+                d = &docs[doc - 1];
+                d->settled++;
+                if (note->num[2]) {
+                    d->failed++;
+                    if (note->num[1] < 0)
+                        refused++;
+                    if (!o.quiet)
+                        fprintf(stderr, "\nblotter run: refused %s%s\n", note->path,
+                                note->num[1] >= 0 ? " (one page)" : "");
+                } else {
+                    pages_done++;
+                }
+            }
+        }
+        if (!d)
+            continue;
+        last_progress = now;
+        if (d->expected >= 0 && d->settled >= d->expected) {
+            d->expected = -2; /* counted once */
+            files_done++;
+        }
+        progress(&o, files_done, inputs.count, pages_done, (now - t0) / 1e9);
+    }
+
+stop:;
+    bl_pipeline_stage_stats stats[BL_STAGE_COUNT];
+    bl_pipeline_stop(&pipe, stats);
+    double secs = (bl_time_mono_ns() - t0) / 1e9;
+    if (!o.quiet && isatty(STDERR_FILENO))
+        fprintf(stderr, "\n");
+    if (status == 0) {
+        bl_db *db = bl_db_open(db_path, &err);
+        bl_db_batch_summary sum = {0};
+        if (!db || bl_db_batch_summary_get(db, batch, &sum, &err)) {
+            fprintf(stderr, "blotter run: %s\n", err.msg);
+            status = 3;
+        } else {
+            print_summary(&o, batch, &sum, inputs.count, refused, secs, stats);
+            if (o.strict && sum.errors > 0)
+                status = 4;
+        }
+        bl_db_close(&db);
+    }
+    free(note);
+    free(docs);
+    bl_inputs_free(&inputs);
+    return status;
+}

@@ -1,0 +1,48 @@
+/*
+ * blotter: the front end. Dispatches to one subcommand per file
+ * (cmd_<name>.c); each prints its own usage with --help.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "blotter/commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", bl_cmd_run, "process files and folders of scans as one batch"},
+    {"query", bl_cmd_query, "list recognised fields (table, CSV, JSON)"},
+    {"samples", bl_cmd_samples, "generate synthetic scanned pages with truth"},
+    {"train", bl_cmd_train, "train a stage model"},
+    {"eval", bl_cmd_eval, "measure a model or the whole pipeline"},
+    {"data", bl_cmd_data, "fetch and verify training data (MNIST)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: blotter COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`blotter COMMAND --help` describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "blotter: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

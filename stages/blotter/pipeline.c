@@ -1,0 +1,437 @@
+/*
+ * pipeline: starting, feeding, watching and stopping the stage processes.
+ *
+ * Sockets of the front end: it binds the events PULL socket (every stage
+ * connects a PUSH to it) and the control PUB socket (every stage
+ * subscribes), and connects its feed PUSH to every ingest instance. Stages
+ * bind their own inputs, so the front end never sits on the data path.
+ *
+ * A child that exits while the pipeline runs is reported at once with its
+ * exit status or signal: a dead stage must never leave the front end
+ * waiting forever.
+ */
+#include "pipeline.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+typedef struct child {
+    pid_t pid;
+    bl_stage_id stage;
+    int instance;
+    int ready;
+    int exited;
+    int status;
+} child;
+
+struct bl_pipeline {
+    bl_conf conf;
+    char run_dir[BL_PATH_MAX];
+    int own_run_dir;
+    void *ctx;
+    void *feed;
+    void *events;
+    void *control;
+    int sigfd;
+    int stopping;
+    child children[BL_STAGE_COUNT * BL_MAX_INSTANCES];
+    int nchildren;
+    bl_pipeline_stage_stats stats[BL_STAGE_COUNT];
+};
+
+int bl_pipeline_bin_dir(char *out, size_t out_size, bl_err *err)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return bl_err_set(err, BL_EINTERNAL, "cannot find this program: %s",
+                          strerror(errno));
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    if (!bl_strlcpy(out, exe, out_size))
+        return bl_err_set(err, BL_ELIMIT, "program path too long");
+    return BL_OK;
+}
+
+static void describe_status(int status, char *out, size_t size)
+{
+    if (WIFEXITED(status))
+        snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, size, "was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, size, "stopped (status 0x%x)", status);
+}
+
+/* Reaps children that have exited. Returns the first one that died
+ * unexpectedly (not during stop), or NULL. */
+static child *reap(bl_pipeline *self)
+{
+    child *dead = NULL;
+    for (int i = 0; i < self->nchildren; i++) {
+        child *c = &self->children[i];
+        if (c->exited)
+            continue;
+        int status;
+        pid_t r = waitpid(c->pid, &status, WNOHANG);
+        if (r == c->pid) {
+            c->exited = 1;
+            c->status = status;
+            if (!self->stopping && !dead)
+                dead = c;
+        }
+    }
+    return dead;
+}
+
+static int spawn(bl_pipeline *self, const char *bin_dir, bl_stage_id stage,
+                 int instance, const char *config_path, const char *db_path,
+                 bl_err *err)
+{
+    char exe[BL_PATH_MAX], inst[16];
+    snprintf(exe, sizeof exe, "%s/blotter-%s", bin_dir, bl_stage_name(stage));
+    snprintf(inst, sizeof inst, "%d", instance);
+    if (access(exe, X_OK) != 0)
+        return bl_err_set(err, BL_ENOENT, "stage %s: cannot run %s: %s",
+                          bl_stage_name(stage), exe, strerror(errno));
+    const char *argv[12];
+    int n = 0;
+    argv[n++] = exe;
+    argv[n++] = "--instance";
+    argv[n++] = inst;
+    argv[n++] = "--run-dir";
+    argv[n++] = self->run_dir;
+    if (config_path && config_path[0]) {
+        argv[n++] = "--config";
+        argv[n++] = config_path;
+    }
+    if (stage == BL_STAGE_WRITE && db_path) {
+        argv[n++] = "--db";
+        argv[n++] = db_path;
+    }
+    argv[n] = NULL;
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return bl_err_set(err, BL_EINTERNAL, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        execv(exe, (char *const *)argv);
+        fprintf(stderr, "blotter: exec %s: %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    child *c = &self->children[self->nchildren++];
+    *c = (child){.pid = pid, .stage = stage, .instance = instance};
+    return BL_OK;
+}
+
+static int make_run_dir(bl_pipeline *self, bl_err *err)
+{
+    if (self->conf.runtime_dir[0]) {
+        if (mkdir(self->conf.runtime_dir, 0700) != 0 && errno != EEXIST)
+            return bl_err_set(err, BL_EIO, "runtime_dir %s: %s",
+                              self->conf.runtime_dir, strerror(errno));
+        chmod(self->conf.runtime_dir, 0700);
+        bl_strlcpy(self->run_dir, self->conf.runtime_dir, sizeof self->run_dir);
+        return BL_OK;
+    }
+    const char *base = getenv("XDG_RUNTIME_DIR");
+    if (!base || !base[0] || access(base, W_OK) != 0)
+        base = "/tmp";
+    snprintf(self->run_dir, sizeof self->run_dir, "%s/blotter-XXXXXX", base);
+    if (!mkdtemp(self->run_dir)) /* mkdtemp makes it mode 0700 */
+        return bl_err_set(err, BL_EIO, "cannot create a runtime directory in "
+                          "%s: %s", base, strerror(errno));
+    self->own_run_dir = 1;
+    return BL_OK;
+}
+
+static void remove_run_dir(bl_pipeline *self)
+{
+    if (!self->own_run_dir)
+        return;
+    DIR *d = opendir(self->run_dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char p[BL_PATH_MAX + 256];
+            snprintf(p, sizeof p, "%s/%s", self->run_dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(self->run_dir);
+}
+
+/* Receives one event if there is one. Returns 1, 0 (none) or an error. */
+static int recv_event(bl_pipeline *self, bl_msg_header *hdr, bl_note *note,
+                      bl_err *err)
+{
+    bl_frames frames = {0};
+    int rc = bl_msg_recv(self->events, &frames, 1 << 20, ZMQ_DONTWAIT, err);
+    if (rc == BL_EAGAIN)
+        return 0;
+    if (rc == BL_OK)
+        rc = bl_msg_decode_note(&frames, hdr, note, err);
+    bl_frames_free(&frames);
+    if (rc)
+        return rc;
+    if (strcmp(note->kind, "stats") == 0 && hdr->stage < BL_STAGE_COUNT) {
+        bl_stage_stats *s = &self->stats[hdr->stage].sum;
+        s->items_in += note->num[0];
+        s->items_out += note->num[1];
+        s->errors += note->num[2];
+        s->busy_ns += (uint64_t)note->num[3];
+        const char *cpu = strstr(note->text, "cpu_ns=");
+        if (cpu)
+            s->cpu_ns += strtoull(cpu + 7, NULL, 10);
+        self->stats[hdr->stage].instances++;
+    }
+    if (strcmp(note->kind, "ready") == 0) {
+        for (int i = 0; i < self->nchildren; i++)
+            if (self->children[i].stage == (bl_stage_id)hdr->stage &&
+                self->children[i].instance == (int)hdr->flags)
+                self->children[i].ready = 1;
+    }
+    return 1;
+}
+
+static int wait_ready(bl_pipeline *self, bl_err *err)
+{
+    uint64_t deadline = bl_time_mono_ns() +
+                        (uint64_t)self->conf.start_timeout_s * 1000000000ull;
+    bl_msg_header hdr;
+    bl_note *note = bl_xcalloc(1, sizeof *note);
+    int rc = BL_OK;
+    for (;;) {
+        int ready = 0;
+        for (int i = 0; i < self->nchildren; i++)
+            ready += self->children[i].ready;
+        if (ready == self->nchildren)
+            break;
+        rc = bl_pipeline_next_event(self, 100, &hdr, note, err);
+        if (rc < 0)
+            break;
+        rc = BL_OK;
+        if (bl_time_mono_ns() > deadline) {
+            for (int i = 0; i < self->nchildren; i++)
+                if (!self->children[i].ready) {
+                    rc = bl_err_set(err, BL_EAGAIN, "stage %s (instance %d) did "
+                                    "not start within %d s",
+                                    bl_stage_name(self->children[i].stage),
+                                    self->children[i].instance,
+                                    self->conf.start_timeout_s);
+                    break;
+                }
+            break;
+        }
+    }
+    free(note);
+    return rc;
+}
+
+bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
+                               const char *db_path, bl_err *err)
+{
+    bl_pipeline *self = bl_xcalloc(1, sizeof *self);
+    self->conf = *conf;
+    self->sigfd = -1;
+    char bin_dir[BL_PATH_MAX], ep[BL_ENDPOINT_MAX];
+    int rc = bl_pipeline_bin_dir(bin_dir, sizeof bin_dir, err);
+    if (rc || (rc = make_run_dir(self, err)))
+        goto fail;
+    self->sigfd = bl_runtime_signals_install(err);
+    if (self->sigfd < 0)
+        goto fail;
+
+    self->ctx = zmq_ctx_new();
+    self->events = bl_runtime_socket(self->ctx, ZMQ_PULL, conf, err);
+    self->control = bl_runtime_socket(self->ctx, ZMQ_PUB, conf, err);
+    self->feed = bl_runtime_socket(self->ctx, ZMQ_PUSH, conf, err);
+    if (!self->events || !self->control || !self->feed)
+        goto fail;
+    /* Events are small and must never block a stage: a deep queue. */
+    int deep = 100000;
+    zmq_setsockopt(self->events, ZMQ_RCVHWM, &deep, sizeof deep);
+    if ((rc = bl_conf_endpoint(conf, BL_STAGE_FRONT, 0, self->run_dir, ep,
+                               sizeof ep, err)) ||
+        (rc = bl_runtime_bind(self->events, ep, err)) ||
+        (rc = bl_conf_control_endpoint(conf, self->run_dir, ep, sizeof ep, err)) ||
+        (rc = bl_runtime_bind(self->control, ep, err)))
+        goto fail;
+
+    /* Downstream first, so each stage's peers are listening when it starts. */
+    for (int s = BL_STAGE_WRITE; s >= BL_STAGE_INGEST; s--)
+        for (int i = 0; i < conf->instances[s]; i++)
+            if ((rc = spawn(self, bin_dir, (bl_stage_id)s, i, config_path,
+                            db_path, err)))
+                goto fail;
+    if ((rc = wait_ready(self, err)))
+        goto fail;
+    if ((rc = bl_runtime_connect_stage(self->feed, conf, BL_STAGE_INGEST,
+                                       self->run_dir, err)))
+        goto fail;
+    return self;
+
+fail:
+    if (err && !err->code)
+        bl_err_set(err, BL_EINTERNAL, "pipeline start failed");
+    bl_pipeline_stop(&self, NULL);
+    return NULL;
+}
+
+int bl_pipeline_feed(bl_pipeline *self, uint64_t doc_id, const char *batch,
+                     const char *path, bl_err *err)
+{
+    bl_msg_header hdr = {0};
+    hdr.type = BL_MSG_FEED;
+    hdr.doc_id = doc_id;
+    hdr.stage = BL_STAGE_FRONT;
+    hdr.t_origin_ns = hdr.t_sent_ns = bl_time_wall_ns();
+    bl_note *note = bl_xcalloc(1, sizeof *note);
+    bl_strlcpy(note->kind, "file", sizeof note->kind);
+    int rc = BL_OK;
+    if (!bl_strlcpy(note->path, path, sizeof note->path) ||
+        !bl_strlcpy(note->batch, batch, sizeof note->batch)) {
+        rc = bl_err_set(err, BL_ELIMIT, "%s: path or batch name too long", path);
+        goto done;
+    }
+    bl_frames frames = {0};
+    rc = bl_msg_encode_note(&hdr, note, &frames);
+    if (rc == BL_OK)
+        rc = bl_msg_send(self->feed, &frames, ZMQ_DONTWAIT, err);
+    bl_frames_free(&frames);
+done:
+    free(note);
+    return rc;
+}
+
+int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
+                           bl_msg_header *hdr, bl_note *note, bl_err *err)
+{
+    uint64_t deadline = bl_time_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        int rc = recv_event(self, hdr, note, err);
+        if (rc == BL_EFORMAT || rc == BL_ELIMIT)
+            continue; /* a malformed event is dropped, not fatal */
+        if (rc != 0)
+            return rc;
+        child *dead = reap(self);
+        if (dead) {
+            char how[128];
+            describe_status(dead->status, how, sizeof how);
+            return bl_err_set(err, BL_EINTERNAL, "stage %s (instance %d, pid "
+                              "%d) %s", bl_stage_name(dead->stage),
+                              dead->instance, (int)dead->pid, how);
+        }
+        uint64_t now = bl_time_mono_ns();
+        if (now >= deadline)
+            return 0;
+        zmq_pollitem_t items[] = {
+            {NULL, self->sigfd, ZMQ_POLLIN, 0},
+            {self->events, 0, ZMQ_POLLIN, 0},
+        };
+        /* Wake at least every 100 ms to notice dead children. */
+        long wait_ms = (long)((deadline - now) / 1000000ull);
+        if (wait_ms > 100)
+            wait_ms = 100;
+        if (zmq_poll(items, 2, wait_ms) < 0 && errno != EINTR)
+            return bl_err_set(err, BL_EINTERNAL, "zmq_poll: %s",
+                              zmq_strerror(errno));
+        if (items[0].revents & ZMQ_POLLIN) {
+            int sig = bl_runtime_signal_take(self->sigfd);
+            return bl_err_set(err, BL_EINTERNAL, "interrupted by signal %d", sig);
+        }
+    }
+}
+
+void bl_pipeline_stop(bl_pipeline **pself,
+                      bl_pipeline_stage_stats stats[BL_STAGE_COUNT])
+{
+    bl_pipeline *self = *pself;
+    if (!self)
+        return;
+    self->stopping = 1;
+    if (self->control) {
+        bl_msg_header hdr = {0};
+        hdr.type = BL_MSG_CONTROL;
+        hdr.t_sent_ns = bl_time_wall_ns();
+        bl_note *note = bl_xcalloc(1, sizeof *note);
+        bl_strlcpy(note->kind, "stop", sizeof note->kind);
+        bl_frames frames = {0};
+        if (bl_msg_encode_note(&hdr, note, &frames) == BL_OK)
+            bl_msg_send(self->control, &frames, ZMQ_DONTWAIT, NULL);
+        bl_frames_free(&frames);
+        free(note);
+    }
+    /* Drain: collect the stages' final statistics while they exit. */
+    uint64_t deadline = bl_time_mono_ns() +
+                        (uint64_t)self->conf.drain_timeout_s * 1000000000ull;
+    bl_msg_header hdr;
+    bl_note *note = bl_xcalloc(1, sizeof *note);
+    for (;;) {
+        reap(self);
+        int alive = 0;
+        for (int i = 0; i < self->nchildren; i++)
+            alive += !self->children[i].exited;
+        if (!alive || bl_time_mono_ns() > deadline)
+            break;
+        if (self->events) {
+            zmq_pollitem_t item = {self->events, 0, ZMQ_POLLIN, 0};
+            zmq_poll(&item, 1, 50);
+            while (recv_event(self, &hdr, note, NULL) == 1)
+                ;
+        } else {
+            usleep(50000);
+        }
+    }
+    if (self->events)
+        while (recv_event(self, &hdr, note, NULL) == 1)
+            ;
+    free(note);
+    /* Whatever did not stop in time is terminated, then killed. */
+    for (int sig = SIGTERM, round = 0; round < 2; round++, sig = SIGKILL) {
+        int alive = 0;
+        for (int i = 0; i < self->nchildren; i++)
+            if (!self->children[i].exited) {
+                kill(self->children[i].pid, sig);
+                alive++;
+            }
+        if (!alive)
+            break;
+        for (int t = 0; t < 40 && alive; t++) {
+            usleep(50000);
+            reap(self);
+            alive = 0;
+            for (int i = 0; i < self->nchildren; i++)
+                alive += !self->children[i].exited;
+        }
+    }
+    if (stats)
+        memcpy(stats, self->stats, sizeof self->stats);
+    if (self->feed)
+        zmq_close(self->feed);
+    if (self->events)
+        zmq_close(self->events);
+    if (self->control)
+        zmq_close(self->control);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    remove_run_dir(self);
+    free(self);
+    *pself = NULL;
+}

@@ -1,0 +1,52 @@
+/*
+ * pipeline: the front end's side of a running pipeline. Starts every stage
+ * instance as a child process in a private runtime directory, waits until
+ * each has announced itself, feeds files to ingest, receives the stages'
+ * events and notices at once when a stage dies.
+ */
+#ifndef BL_PIPELINE_H
+#define BL_PIPELINE_H
+
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "msg/msg.h"
+#include "runtime/runtime.h"
+#include "util/util.h"
+
+typedef struct bl_pipeline bl_pipeline;
+
+/* Starts the stages described by conf (loaded from config_path, "" for
+ * the built-in defaults); db_path overrides the database. Returns NULL with
+ * the reason (which stage failed and how) if any stage does not come up
+ * within [pipeline] start_timeout. */
+bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
+                               const char *db_path, bl_err *err);
+
+/* Sends a FEED note for one file; waits (while still receiving events
+ * into the queue read by bl_pipeline_next_event) while ingest is busy. */
+int bl_pipeline_feed(bl_pipeline *self, uint64_t doc_id, const char *batch,
+                     const char *path, bl_err *err);
+
+/* Waits up to timeout_ms for an event. Returns 1 with *hdr and *note set,
+ * 0 on timeout, or a negative code if a stage died or a signal arrived
+ * (err says which). */
+int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
+                           bl_msg_header *hdr, bl_note *note, bl_err *err);
+
+/* Per-stage totals from the stages' "stats" events, filled by stop. */
+typedef struct bl_pipeline_stage_stats {
+    int instances;
+    bl_stage_stats sum;
+} bl_pipeline_stage_stats;
+
+/* Asks every stage to stop, waits up to [pipeline] drain_timeout, then
+ * terminates what is left and removes the runtime directory. Fills stats
+ * (indexed by bl_stage_id) if non-NULL. Accepts NULL. */
+void bl_pipeline_stop(bl_pipeline **self,
+                      bl_pipeline_stage_stats stats[BL_STAGE_COUNT]);
+
+/* The directory holding this program, where the stage executables are. */
+int bl_pipeline_bin_dir(char *out, size_t out_size, bl_err *err);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * blotter-ingest: reads scan files named by FEED notes and sends each page,
+ * normalised, to detect. A file or page that cannot be read is reported to
+ * the writer (which stores the error) and the batch goes on.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "log/log.h"
+#include "runtime/worker.h"
+
+typedef struct ingest_ctx {
+    bl_image_limits limits;
+} ingest_ctx;
+
+/* Tells the front end how many outcomes (stored pages or errors) to wait
+ * for from this file. */
+static void announce(bl_worker *w, const bl_note *feed, int64_t units,
+                     uint64_t doc_id)
+{
+    int64_t num[4] = {units, (int64_t)doc_id, 0, 0};
+    bl_worker_event(w, "file-pages", feed->path, NULL, num);
+}
+
+static int on_feed(bl_worker *w, void *vctx, const bl_msg_header *hdr,
+                   const bl_note *feed, bl_err *err)
+{
+    ingest_ctx *ctx = vctx;
+    if (strcmp(feed->kind, "file") != 0)
+        return bl_err_set(err, BL_EFORMAT, "unexpected note '%s'", feed->kind);
+
+    bl_err ferr = {0};
+    bl_scan *scan = bl_scan_open(feed->path, &ctx->limits, &ferr);
+    if (!scan) {
+        bl_log(BL_LOG_WARN, "refused: %s", ferr.msg);
+        announce(w, feed, 1, hdr->doc_id);
+        bl_worker_report_error(w, hdr, feed->batch, feed->path, -1, ferr.msg);
+        bl_worker_stats(w)->errors++;
+        return BL_OK;
+    }
+    int pages = bl_scan_page_count(scan);
+    announce(w, feed, pages, hdr->doc_id);
+    for (int i = 0; i < pages; i++) {
+        bl_msg_header out = *hdr;
+        out.page_index = (uint32_t)i;
+        out.t_origin_ns = bl_time_wall_ns();
+        bl_page_info info;
+        bl_err perr = {0};
+        bl_work *work = bl_work_new();
+        bl_strlcpy(work->batch, feed->batch, sizeof work->batch);
+        bl_strlcpy(work->source_path, feed->path, sizeof work->source_path);
+        work->page_count = (uint32_t)pages;
+        bl_image *gray = bl_scan_read_page(scan, i, &info, &perr);
+        int rc = gray ? bl_ingest_page(gray, &info, work, &perr) : perr.code;
+        if (rc == BL_OK) {
+            rc = bl_worker_emit_work(w, &out, work, &perr);
+        } else if (gray) {
+            bl_err_prefix(&perr, "%s: page %d", feed->path, i);
+        }
+        if (rc) {
+            bl_log(BL_LOG_WARN, "page refused: %s", perr.msg);
+            bl_worker_report_error(w, &out, feed->batch, feed->path, i, perr.msg);
+            bl_worker_stats(w)->errors++;
+        }
+        bl_image_destroy(&gray);
+        bl_work_destroy(&work);
+    }
+    bl_scan_close(&scan);
+    return BL_OK;
+}
+
+int main(int argc, char **argv)
+{
+    bl_stage_args args;
+    bl_conf conf;
+    bl_err err = {0};
+    int rc = bl_runtime_parse_args(argc, argv, "ingest", &args, &err);
+    if (rc == 1)
+        return 0;
+    if (rc || bl_runtime_setup(&args, BL_STAGE_INGEST, &conf, &err)) {
+        fprintf(stderr, "blotter-ingest: %s\n", err.msg);
+        return 1;
+    }
+    ingest_ctx ctx;
+    bl_conf_image_limits(&conf, &ctx.limits);
+    bl_worker_spec spec = {
+        .stage = BL_STAGE_INGEST,
+        .next = BL_STAGE_DETECT,
+        .model_id = "",
+        .on_note = on_feed,
+        .ctx = &ctx,
+    };
+    return bl_worker_run(&spec, &conf, &args);
+}
