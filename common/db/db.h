@@ -23,13 +23,26 @@ typedef struct bl_db bl_db;
 bl_db *bl_db_open(const char *path, bl_err *err);
 void bl_db_close(bl_db **self);
 
+/* Opens an existing database for reading only: never creates the file
+ * (BL_ENOENT if it is missing), never migrates or changes its journal mode.
+ * Refuses a file that is not a blotter database (user_version 0) or whose
+ * schema is newer than this program knows. For the front end's queries
+ * through bl_db_handle; the store functions fail on such a handle. */
+bl_db *bl_db_open_readonly(const char *path, bl_err *err);
+
 /* Latest schema version this program knows. */
 int bl_db_schema_version(void);
 
-/* Stores one page and its fields and digits in one transaction.
- * confidence/needs_review per field come from the caller (the review gate):
- * arrays of work->field_count entries. */
-int bl_db_store_work(bl_db *self, const bl_work *work,
+/* Stores page page_index (0-based) of its source file, with its fields
+ * and digits, in one transaction. The index is a parameter because it
+ * travels in bl_msg_header, not in bl_work. confidence/needs_review per
+ * field come from the review gate: arrays of work->field_count entries.
+ * Bad work (an unterminated string, a field whose digits lie outside
+ * work->digits, a digit class outside -1..9) is refused with BL_EINVAL
+ * before anything is written; a database failure rolls the whole page back
+ * (BL_EDB, or BL_EAGAIN when the database stayed locked by another
+ * writer). */
+int bl_db_store_page(bl_db *self, const bl_work *work, uint32_t page_index,
                      const double *field_confidence,
                      const int *field_needs_review, bl_err *err);
 

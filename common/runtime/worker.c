@@ -277,7 +277,7 @@ int bl_worker_run(const bl_worker_spec *spec, const bl_conf *conf,
         goto done;
     }
     bl_worker_event(&self, "ready", NULL, spec->model_id, NULL);
-    bl_log(BL_LOG_INFO, "ready model=%s", spec->model_id[0] ? spec->model_id : "-");
+    bl_log(BL_LOG_DEBUG, "ready model=%s", spec->model_id[0] ? spec->model_id : "-");
 
     for (;;) {
         zmq_pollitem_t items[] = {
@@ -296,7 +296,7 @@ int bl_worker_run(const bl_worker_spec *spec, const bl_conf *conf,
             break;
         }
         if ((items[1].revents & ZMQ_POLLIN) && handle_control(&self)) {
-            bl_log(BL_LOG_INFO, "stop requested");
+            bl_log(BL_LOG_DEBUG, "stop requested");
             break;
         }
         if (items[2].revents & ZMQ_POLLIN)
@@ -304,7 +304,7 @@ int bl_worker_run(const bl_worker_spec *spec, const bl_conf *conf,
     }
     self.stats.cpu_ns = bl_time_cpu_ns();
     bl_runtime_send_stats(self.events, spec->stage, self.instance, &self.stats);
-    bl_log(BL_LOG_INFO, "stopped in=%lld out=%lld errors=%lld",
+    bl_log(BL_LOG_DEBUG, "stopped in=%lld out=%lld errors=%lld",
            (long long)self.stats.items_in, (long long)self.stats.items_out,
            (long long)self.stats.errors);
     status = 0;

@@ -245,10 +245,10 @@ int bl_cmd_run(int argc, char **argv)
             }
             continue;
         }
-        int64_t doc = note->num[1];
+        int64_t doc;
         doc_state *d = NULL;
         if (strcmp(note->kind, "file-pages") == 0) {
-            doc = (int64_t)hdr.doc_id;
+            doc = note->num[1];
             if (doc >= 1 && (size_t)doc <= inputs.count) {
                 d = &docs[doc - 1];
                 d->expected = note->num[0];
@@ -287,7 +287,7 @@ stop:;
     if (!o.quiet && isatty(STDERR_FILENO))
         fprintf(stderr, "\n");
     if (status == 0) {
-        bl_db *db = bl_db_open(db_path, &err);
+        bl_db *db = bl_db_open_readonly(db_path, &err);
         bl_db_batch_summary sum = {0};
         if (!db || bl_db_batch_summary_get(db, batch, &sum, &err)) {
             fprintf(stderr, "blotter run: %s\n", err.msg);

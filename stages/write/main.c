@@ -44,7 +44,8 @@ static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
         confidence[i] = c;
         review[i] = c < REVIEW_THRESHOLD;
     }
-    int rc = bl_db_store_work(db, work, confidence, review, err);
+    int rc = bl_db_store_page(db, work, hdr->page_index, confidence,
+                              review, err);
     free(confidence);
     free(review);
     if (rc)
