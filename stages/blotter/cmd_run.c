@@ -282,7 +282,8 @@ int bl_cmd_run(int argc, char **argv)
 
 stop:;
     bl_pipeline_stage_stats stats[BL_STAGE_COUNT];
-    bl_pipeline_stop(&pipe, stats);
+    bl_err stop_err = {0};
+    int unclean = bl_pipeline_stop(&pipe, stats, &stop_err);
     double secs = (bl_time_mono_ns() - t0) / 1e9;
     if (!o.quiet && isatty(STDERR_FILENO))
         fprintf(stderr, "\n");
@@ -298,6 +299,10 @@ stop:;
                 status = 4;
         }
         bl_db_close(&db);
+    }
+    if (unclean) {
+        fprintf(stderr, "blotter run: %s\n", stop_err.msg);
+        status = 3;
     }
     free(note);
     free(docs);

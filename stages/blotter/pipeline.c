@@ -290,7 +290,7 @@ bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
 fail:
     if (err && !err->code)
         bl_err_set(err, BL_EINTERNAL, "pipeline start failed");
-    bl_pipeline_stop(&self, NULL);
+    bl_pipeline_stop(&self, NULL, NULL);
     return NULL;
 }
 
@@ -359,12 +359,12 @@ int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
     }
 }
 
-void bl_pipeline_stop(bl_pipeline **pself,
-                      bl_pipeline_stage_stats stats[BL_STAGE_COUNT])
+int bl_pipeline_stop(bl_pipeline **pself,
+                     bl_pipeline_stage_stats stats[BL_STAGE_COUNT], bl_err *err)
 {
     bl_pipeline *self = *pself;
     if (!self)
-        return;
+        return 0;
     self->stopping = 1;
     if (self->control) {
         bl_msg_header hdr = {0};
@@ -421,6 +421,22 @@ void bl_pipeline_stop(bl_pipeline **pself,
                 alive += !self->children[i].exited;
         }
     }
+    /* A stage that fails on its way out (a crash in clean-up, a sanitizer
+     * report, a refusal to stop) is a defect worth an error, not a shrug. */
+    int unclean = 0;
+    for (int i = 0; i < self->nchildren; i++) {
+        const child *c = &self->children[i];
+        if (c->exited && WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+            continue;
+        char how[128];
+        if (c->exited)
+            describe_status(c->status, how, sizeof how);
+        else
+            snprintf(how, sizeof how, "could not be stopped");
+        if (unclean++ == 0)
+            bl_err_set(err, BL_EINTERNAL, "stage %s (instance %d) %s",
+                       bl_stage_name(c->stage), c->instance, how);
+    }
     if (stats)
         memcpy(stats, self->stats, sizeof self->stats);
     if (self->feed)
@@ -434,4 +450,5 @@ void bl_pipeline_stop(bl_pipeline **pself,
     remove_run_dir(self);
     free(self);
     *pself = NULL;
+    return unclean;
 }

@@ -42,9 +42,11 @@ typedef struct bl_pipeline_stage_stats {
 
 /* Asks every stage to stop, waits up to [pipeline] drain_timeout, then
  * terminates what is left and removes the runtime directory. Fills stats
- * (indexed by bl_stage_id) if non-NULL. Accepts NULL. */
-void bl_pipeline_stop(bl_pipeline **self,
-                      bl_pipeline_stage_stats stats[BL_STAGE_COUNT]);
+ * (indexed by bl_stage_id) if non-NULL. Accepts NULL. Returns the number
+ * of stage processes that did not end cleanly (a non-zero exit status, a
+ * crash, or having to be terminated), after naming each in err. */
+int bl_pipeline_stop(bl_pipeline **self,
+                     bl_pipeline_stage_stats stats[BL_STAGE_COUNT], bl_err *err);
 
 /* The directory holding this program, where the stage executables are. */
 int bl_pipeline_bin_dir(char *out, size_t out_size, bl_err *err);

@@ -4,6 +4,9 @@
  * and models. Each test works in its own temporary directory.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -258,4 +261,85 @@ Test(pipeline, rejects_missing_input_paths_before_starting)
     char *err_text = slurp(errf);
     cr_expect(strstr(err_text, "/no/such/folder") != NULL, "%s", err_text);
     free(err_text);
+}
+
+/* Finds the pid of a process whose command line holds both words. */
+static pid_t find_process(const char *word1, const char *word2)
+{
+    DIR *proc = opendir("/proc");
+    cr_assert_not_null(proc);
+    struct dirent *e;
+    pid_t found = 0;
+    while (!found && (e = readdir(proc))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (buf[i] == '\0')
+                buf[i] = ' ';
+        buf[n] = '\0';
+        if (strstr(buf, word1) && strstr(buf, word2))
+            found = (pid_t)pid;
+    }
+    closedir(proc);
+    return found;
+}
+
+Test(pipeline, names_a_stage_that_dies_mid_batch_and_exits)
+{
+    char pages[300], conf[300], run_dir[300], db_path[300], errf[300];
+    snprintf(pages, sizeof pages, "%s/pages", tmp);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
+    snprintf(conf, sizeof conf, "%s/run.conf", tmp);
+    snprintf(db_path, sizeof db_path, "%s/e.db", tmp);
+    snprintf(errf, sizeof errf, "%s/err.txt", tmp);
+    char *gen[] = {BLOTTER, "samples", "--out", pages, "--pages", "40", "--seed",
+                   "7", NULL};
+    if (access(BL_SOURCE_DIR "/data/mnist/t10k-images-idx3-ubyte", R_OK) != 0)
+        cr_skip_test("MNIST not fetched (blotter data mnist)");
+    cr_assert_eq(run_cmd(gen, "/dev/null", "/dev/null", 120), 0);
+    FILE *f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[pipeline]\nruntime_dir = %s\n", run_dir);
+    fclose(f);
+
+    pid_t runner = fork();
+    cr_assert_geq(runner, 0);
+    if (runner == 0) {
+        char *argv[] = {BLOTTER, "run", "--quiet", "--config", conf, "--db",
+                        db_path, pages, NULL};
+        int status = run_cmd(argv, "/dev/null", errf, TIMEOUT_S);
+        _exit(status);
+    }
+    /* Kill detect as soon as it runs, while the batch is under way. */
+    pid_t victim = 0;
+    for (int i = 0; i < 500 && !victim; i++) {
+        victim = find_process("blotter-detect", run_dir);
+        if (!victim)
+            usleep(10000);
+    }
+    cr_assert_gt(victim, 0, "detect never started");
+    usleep(300000);
+    kill(victim, SIGKILL);
+
+    int status;
+    cr_assert_eq(waitpid(runner, &status, 0), runner);
+    cr_assert(WIFEXITED(status));
+    char *err_text = slurp(errf);
+    cr_expect_eq(WEXITSTATUS(status), 3, "exit status %d:\n%s", WEXITSTATUS(status),
+                 err_text);
+    cr_expect(strstr(err_text, "stage detect") != NULL, "names the stage:\n%s",
+              err_text);
+    cr_expect(strstr(err_text, "signal 9") != NULL, "says how it died:\n%s",
+              err_text);
+    free(err_text);
+    cr_expect_eq(find_process("blotter-", run_dir), 0, "no stage left running");
 }
