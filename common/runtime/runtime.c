@@ -25,7 +25,7 @@ static void usage(const char *stage)
 {
     printf("usage: blotter-%s [--config FILE] [--instance N] [--run-dir DIR]%s\n"
            "  Runs one instance of the %s stage; normally started by\n"
-           "  `blotter run` or `blotter up`.\n",
+           "  `blotter run`.\n",
            stage, strcmp(stage, "write") == 0 ? " [--db FILE]" : "", stage);
 }
 
@@ -84,6 +84,15 @@ int bl_runtime_setup(const bl_stage_args *args, bl_stage_id stage,
         bl_strlcpy(conf->database, args->db_path, sizeof conf->database);
     return bl_log_init(bl_stage_name(stage), args->instance, conf->log_level,
                        conf->log_file, err);
+}
+
+int bl_runtime_start(int argc, char **argv, bl_stage_id stage,
+                     bl_stage_args *args, bl_conf *conf, bl_err *err)
+{
+    int rc = bl_runtime_parse_args(argc, argv, bl_stage_name(stage), args, err);
+    if (rc)
+        return rc;
+    return bl_runtime_setup(args, stage, conf, err);
 }
 
 static void on_signal(int sig)

@@ -33,6 +33,11 @@ int bl_runtime_parse_args(int argc, char **argv, const char *stage,
 int bl_runtime_setup(const bl_stage_args *args, bl_stage_id stage,
                      bl_conf *conf, bl_err *err);
 
+/* Both of the above, as every stage's main begins: BL_OK to go on, 1 when
+ * --help was printed, or an error (main prints err and exits 1). */
+int bl_runtime_start(int argc, char **argv, bl_stage_id stage,
+                     bl_stage_args *args, bl_conf *conf, bl_err *err);
+
 /* Installs SIGINT/SIGTERM handlers that write to a self-pipe, so that the
  * zmq_poll loop wakes up on a signal. Returns the pipe's read end. */
 int bl_runtime_signals_install(bl_err *err);

@@ -44,12 +44,11 @@ int main(int argc, char **argv)
     bl_stage_args args;
     bl_conf conf;
     bl_err err = {0};
-    int rc = bl_runtime_parse_args(argc, argv, "classify", &args, &err);
-    if (rc == 1)
-        return 0;
-    if (rc || bl_runtime_setup(&args, BL_STAGE_CLASSIFY, &conf, &err)) {
-        fprintf(stderr, "blotter-classify: %s\n", err.msg);
-        return 1;
+    int rc = bl_runtime_start(argc, argv, BL_STAGE_CLASSIFY, &args, &conf, &err);
+    if (rc) {
+        if (rc != 1)
+            fprintf(stderr, "blotter-classify: %s\n", err.msg);
+        return rc == 1 ? 0 : 1;
     }
     /* Instances scale the stage; a second BLAS pool would only fight them. */
     openblas_set_num_threads(1);

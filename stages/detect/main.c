@@ -64,12 +64,11 @@ int main(int argc, char **argv)
     bl_stage_args args;
     bl_conf conf;
     bl_err err = {0};
-    int rc = bl_runtime_parse_args(argc, argv, "detect", &args, &err);
-    if (rc == 1)
-        return 0;
-    if (rc || bl_runtime_setup(&args, BL_STAGE_DETECT, &conf, &err)) {
-        fprintf(stderr, "blotter-detect: %s\n", err.msg);
-        return 1;
+    int rc = bl_runtime_start(argc, argv, BL_STAGE_DETECT, &args, &conf, &err);
+    if (rc) {
+        if (rc != 1)
+            fprintf(stderr, "blotter-detect: %s\n", err.msg);
+        return rc == 1 ? 0 : 1;
     }
     bl_worker_spec spec = {
         .stage = BL_STAGE_DETECT,

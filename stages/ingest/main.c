@@ -75,12 +75,11 @@ int main(int argc, char **argv)
     bl_stage_args args;
     bl_conf conf;
     bl_err err = {0};
-    int rc = bl_runtime_parse_args(argc, argv, "ingest", &args, &err);
-    if (rc == 1)
-        return 0;
-    if (rc || bl_runtime_setup(&args, BL_STAGE_INGEST, &conf, &err)) {
-        fprintf(stderr, "blotter-ingest: %s\n", err.msg);
-        return 1;
+    int rc = bl_runtime_start(argc, argv, BL_STAGE_INGEST, &args, &conf, &err);
+    if (rc) {
+        if (rc != 1)
+            fprintf(stderr, "blotter-ingest: %s\n", err.msg);
+        return rc == 1 ? 0 : 1;
     }
     ingest_ctx ctx;
     bl_conf_image_limits(&conf, &ctx.limits);

@@ -78,12 +78,11 @@ int main(int argc, char **argv)
     bl_stage_args args;
     bl_conf conf;
     bl_err err = {0};
-    int rc = bl_runtime_parse_args(argc, argv, "write", &args, &err);
-    if (rc == 1)
-        return 0;
-    if (rc || bl_runtime_setup(&args, BL_STAGE_WRITE, &conf, &err)) {
-        fprintf(stderr, "blotter-write: %s\n", err.msg);
-        return 1;
+    int rc = bl_runtime_start(argc, argv, BL_STAGE_WRITE, &args, &conf, &err);
+    if (rc) {
+        if (rc != 1)
+            fprintf(stderr, "blotter-write: %s\n", err.msg);
+        return rc == 1 ? 0 : 1;
     }
     bl_db *db = bl_db_open(conf.database, &err);
     if (!db) {
