@@ -47,6 +47,7 @@ enum {
     ST_DIGIT_INSERT,
     ST_ERROR_INSERT,
     ST_SUMMARY,
+    ST_DUPLICATE,
     ST_COUNT
 };
 
@@ -98,6 +99,13 @@ static const char *const STMT_SQL[ST_COUNT] = {
         "   JOIN batches b ON b.id = d.batch_id"
         "   WHERE b.name = ?1 AND f.needs_review = 1),"
         " (SELECT count(*) FROM errors WHERE batch = ?1)",
+    [ST_DUPLICATE] =
+        "SELECT d.source_path, p.page_index, b.name FROM pages p"
+        " JOIN documents d ON d.id = p.document_id"
+        " JOIN batches b ON b.id = d.batch_id"
+        " WHERE p.content_hash = ?1"
+        "   AND NOT (b.name = ?2 AND d.source_path = ?3 AND p.page_index = ?4)"
+        " ORDER BY p.id LIMIT 1",
 };
 
 struct bl_db {
@@ -616,5 +624,40 @@ int bl_db_batch_summary_get(bl_db *self, const char *batch,
 done:
     sqlite3_reset(st);
     sqlite3_finalize(own);
+    return ret;
+}
+
+int bl_db_find_duplicate(bl_db *self, const bl_work *work, uint32_t page_index,
+                         bl_db_page_ref *out, bl_err *err)
+{
+    assert(self && work && out);
+    sqlite3_stmt *st = self->st[ST_DUPLICATE];
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016" PRIx64, work->content_hash);
+    memset(out, 0, sizeof *out);
+    if (!st)
+        return bl_err_set(err, BL_EINVAL, "%s: opened read-only", self->path);
+    int ret = BL_ENOENT;
+    if (sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 2, work->batch, -1, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 3, work->source_path, -1, SQLITE_STATIC) ||
+        sqlite3_bind_int64(st, 4, page_index)) {
+        ret = db_fail(self, err, "duplicate look-up");
+        goto done;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *path = sqlite3_column_text(st, 0);
+        const unsigned char *batch = sqlite3_column_text(st, 2);
+        bl_strlcpy(out->source_path, path ? (const char *)path : "",
+                   sizeof out->source_path);
+        bl_strlcpy(out->batch, batch ? (const char *)batch : "", sizeof out->batch);
+        out->page_index = sqlite3_column_int(st, 1);
+        ret = BL_OK;
+    } else if (rc != SQLITE_DONE) {
+        ret = db_fail(self, err, "duplicate look-up");
+    }
+done:
+    sqlite3_reset(st);
     return ret;
 }

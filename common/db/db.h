@@ -46,6 +46,21 @@ int bl_db_store_page(bl_db *self, const bl_work *work, uint32_t page_index,
                      const double *field_confidence,
                      const int *field_needs_review, bl_err *err);
 
+/* A stored page, by its key. */
+typedef struct bl_db_page_ref {
+    char batch[256];
+    char source_path[BL_NOTE_TEXT_MAX];
+    int page_index;
+} bl_db_page_ref;
+
+/* Looks for a page already stored with the same content hash under
+ * another key (another file, page or batch): the same scan fed twice.
+ * BL_OK with *out filled if there is one, BL_ENOENT if not, else an error.
+ * Storing the same key again is not a duplicate but a replay (see
+ * bl_db_store_page). */
+int bl_db_find_duplicate(bl_db *self, const bl_work *work, uint32_t page_index,
+                         bl_db_page_ref *out, bl_err *err);
+
 /* Records a failure (a file or page that could not be processed).
  * page_index is -1 when the whole file failed. */
 int bl_db_store_error(bl_db *self, const char *batch, const char *source_path,

@@ -61,6 +61,15 @@ int bl_runtime_send_event(void *socket, bl_stage_id stage, int instance,
                           const char *kind, const char *path,
                           const char *text, const int64_t num[4]);
 
+/* How one outcome of a document settled, in the writer's "done" event
+ * (num[0] document id, num[1] page index or -1 for the whole file, num[2]
+ * one of these, num[3] the BL_E... code of a failure; text says why). */
+typedef enum {
+    BL_SETTLED_STORED = 0,
+    BL_SETTLED_FAILED = 1,
+    BL_SETTLED_DUPLICATE = 2 /* the same scan is stored already */
+} bl_settled;
+
 /* Per-stage counters, reported in the "stats" event on exit. */
 typedef struct bl_stage_stats {
     int64_t items_in;

@@ -83,7 +83,7 @@ int bl_worker_event(bl_worker *self, const char *kind, const char *path,
 
 int bl_worker_report_error(bl_worker *self, const bl_msg_header *hdr,
                            const char *batch, const char *source_path,
-                           int page_index, const char *message)
+                           int page_index, int code, const char *message)
 {
     bl_err err = {0};
     bl_note *note = bl_xcalloc(1, sizeof *note);
@@ -96,6 +96,7 @@ int bl_worker_report_error(bl_worker *self, const bl_msg_header *hdr,
     bl_strlcpy(note->path, source_path, sizeof note->path);
     bl_strlcpy(note->text, message, sizeof note->text);
     note->num[0] = page_index;
+    note->num[1] = code;
     int rc;
     if (self->spec->stage == BL_STAGE_WRITE) {
         rc = self->spec->on_note(self, self->spec->ctx, &out, note, &err);
@@ -220,7 +221,7 @@ failed:
     bl_log(BL_LOG_ERROR, "item failed: %s", err.msg);
     if (work)
         bl_worker_report_error(self, &hdr, work->batch, work->source_path,
-                               (int)hdr.page_index, err.msg);
+                               (int)hdr.page_index, rc, err.msg);
 done:
     self->stats.busy_ns += bl_time_mono_ns() - t0;
     bl_work_destroy(&work);

@@ -52,11 +52,12 @@ int bl_worker_event(bl_worker *self, const char *kind, const char *path,
 
 /* Records a failed file or page: sends an "error" note to the writer,
  * which stores it and tells the front end, so nothing is lost silently.
- * page_index -1 means the whole file. In the writer itself, the writer's
+ * page_index -1 means the whole file; code is the BL_E... code, which tells
+ * a passing failure (BL_EIO, BL_EAGAIN) from a bad file. In the writer itself, the writer's
  * own handler is called directly. */
 int bl_worker_report_error(bl_worker *self, const bl_msg_header *hdr,
                            const char *batch, const char *source_path,
-                           int page_index, const char *message);
+                           int page_index, int code, const char *message);
 
 /* Counters the loop keeps; handlers may add items_out/errors. */
 bl_stage_stats *bl_worker_stats(bl_worker *self);

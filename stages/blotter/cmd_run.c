@@ -20,15 +20,10 @@
 #include "blotter/commands.h"
 #include "blotter/inputs.h"
 #include "blotter/pipeline.h"
+#include "blotter/tracker.h"
 #include "db/db.h"
 
 #define STALL_TIMEOUT_S 120
-
-typedef struct doc_state {
-    int64_t expected; /* -1 until ingest has opened the file */
-    int64_t settled;
-    int64_t failed;
-} doc_state;
 
 typedef struct run_opts {
     const char *config;
@@ -45,7 +40,8 @@ static void usage(FILE *out)
             "usage: blotter run [--config FILE] [--db FILE] [--batch NAME] "
             "[--json] [--strict] [--quiet] PATH...\n"
             "  Processes every scan (TIFF, PNG) in the given files and folders\n"
-            "  and stores the recognised fields in the database.\n"
+            "  and stores the recognised fields in the database. A PATH of -\n"
+            "  reads a list of paths, one per line, from standard input.\n"
             "  --config FILE  pipeline configuration (default: see README)\n"
             "  --db FILE      database (default: [pipeline] database)\n"
             "  --batch NAME   batch name (default: batch-YYYYMMDD-HHMMSS)\n"
@@ -54,28 +50,44 @@ static void usage(FILE *out)
             "  --quiet        no progress line\n");
 }
 
-static void progress(const run_opts *o, size_t files_done, size_t files,
-                     int64_t pages_done, double secs)
+/* A progress bar on stderr when it is a terminal: files done, pages,
+ * rate, and the time left estimated from the rate of files so far. */
+static void progress(const run_opts *o, const bl_tracker *t, double secs)
 {
     if (o->quiet || !isatty(STDERR_FILENO))
         return;
-    fprintf(stderr, "\r  files %zu/%zu  pages %lld  %.1f s  %.2f pages/s   ",
-            files_done, files, (long long)pages_done, secs,
-            secs > 0 ? pages_done / secs : 0.0);
+    enum { WIDTH = 30 };
+    size_t done = t->complete, total = t->count;
+    int filled = total ? (int)(WIDTH * done / total) : 0;
+    char bar[WIDTH + 1];
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < filled ? '#' : '-';
+    bar[WIDTH] = '\0';
+    int64_t pages = t->stored + t->duplicates + t->failed;
+    char eta[32] = "--";
+    if (done > 0 && done < total) {
+        double left = secs / (double)done * (double)(total - done);
+        snprintf(eta, sizeof eta, "%dm%02ds", (int)left / 60, (int)left % 60);
+    } else if (done == total) {
+        snprintf(eta, sizeof eta, "0s");
+    }
+    fprintf(stderr, "\r[%s] %zu/%zu files  %lld pages  %.1f pages/s  ETA %s   ",
+            bar, done, total, (long long)pages, secs > 0 ? pages / secs : 0.0, eta);
 }
 
 static void print_summary(const run_opts *o, const char *batch,
                           const bl_db_batch_summary *sum, size_t files,
-                          size_t refused, double secs,
+                          size_t refused, int64_t duplicates, double secs,
                           const bl_pipeline_stage_stats *stats)
 {
     double pps = secs > 0 ? sum->pages / secs : 0;
     if (o->json) {
         json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                                 "s:f, s:f}",
+                                 "s:I, s:f, s:f}",
                                  "batch", batch, "files", (json_int_t)files,
                                  "files_refused", (json_int_t)refused,
                                  "pages", (json_int_t)sum->pages,
+                                 "duplicate_pages", (json_int_t)duplicates,
                                  "fields", (json_int_t)sum->fields,
                                  "digits", (json_int_t)sum->digits,
                                  "flagged", (json_int_t)sum->flagged,
@@ -103,8 +115,9 @@ static void print_summary(const run_opts *o, const char *batch,
     }
     printf("batch     %s\n", batch);
     printf("files     %zu (%zu refused)\n", files, refused);
-    printf("pages     %lld stored, %lld errors recorded\n", (long long)sum->pages,
-           (long long)sum->errors);
+    printf("pages     %lld stored, %lld errors recorded, %lld duplicates not "
+           "stored again\n", (long long)sum->pages, (long long)sum->errors,
+           (long long)duplicates);
     printf("fields    %lld (%lld flagged for review)\n", (long long)sum->fields,
            (long long)sum->flagged);
     printf("digits    %lld\n", (long long)sum->digits);
@@ -175,7 +188,9 @@ int bl_cmd_run(int argc, char **argv)
 
     bl_inputs inputs = {0};
     for (int i = optind; i < argc; i++)
-        if (bl_inputs_add(&inputs, argv[i], &err)) {
+        if (strcmp(argv[i], "-") == 0
+                ? bl_inputs_add_list(&inputs, stdin, "standard input", &err)
+                : bl_inputs_add(&inputs, argv[i], &err)) {
             fprintf(stderr, "blotter run: %s\n", err.msg);
             bl_inputs_free(&inputs);
             return 2;
@@ -204,17 +219,16 @@ int bl_cmd_run(int argc, char **argv)
         return 3;
     }
 
-    doc_state *docs = bl_xcalloc(inputs.count, sizeof *docs);
+    bl_tracker tracker = {0};
     for (size_t i = 0; i < inputs.count; i++)
-        docs[i].expected = -1;
-    size_t fed = 0, files_done = 0, refused = 0;
-    int64_t pages_done = 0;
+        bl_tracker_add(&tracker, inputs.paths[i], batch);
+    size_t fed = 0, refused = 0;
     bl_msg_header hdr;
     bl_note *note = bl_xcalloc(1, sizeof *note);
     uint64_t last_progress = bl_time_mono_ns();
     status = 0;
 
-    while (files_done < inputs.count) {
+    while (bl_tracker_outstanding(&tracker) > 0) {
         /* Feed as far as ingest accepts; its queue is the backpressure. */
         while (fed < inputs.count) {
             int rc = bl_pipeline_feed(pipe, fed + 1, batch, inputs.paths[fed], &err);
@@ -235,49 +249,24 @@ int bl_cmd_run(int argc, char **argv)
             goto stop;
         }
         uint64_t now = bl_time_mono_ns();
-        if (rc == 0) {
+        bl_tracker_doc *d = rc == 1 ? bl_tracker_apply(&tracker, note) : NULL;
+        if (!d) {
             if (now - last_progress > STALL_TIMEOUT_S * 1000000000ull) {
                 fprintf(stderr, "\nblotter run: no progress for %d s with %zu "
                         "files outstanding; stopping\n", STALL_TIMEOUT_S,
-                        inputs.count - files_done);
+                        bl_tracker_outstanding(&tracker));
                 status = 3;
                 goto stop;
             }
             continue;
         }
-        int64_t doc;
-        doc_state *d = NULL;
-        if (strcmp(note->kind, "file-pages") == 0) {
-            doc = note->num[1];
-            if (doc >= 1 && (size_t)doc <= inputs.count) {
-                d = &docs[doc - 1];
-                d->expected = note->num[0];
-            }
-        } else if (strcmp(note->kind, "done") == 0) {
-            doc = note->num[0];
-            if (doc >= 1 && (size_t)doc <= inputs.count) {
-                d = &docs[doc - 1];
-                d->settled++;
-                if (note->num[2]) {
-                    d->failed++;
-                    if (note->num[1] < 0)
-                        refused++;
-                    if (!o.quiet)
-                        fprintf(stderr, "\nblotter run: refused %s%s\n", note->path,
-                                note->num[1] >= 0 ? " (one page)" : "");
-                } else {
-                    pages_done++;
-                }
-            }
-        }
-        if (!d)
-            continue;
         last_progress = now;
-        if (d->expected >= 0 && d->settled >= d->expected) {
-            d->expected = -2; /* counted once */
-            files_done++;
+        if (strcmp(note->kind, "done") == 0 && note->num[2] == BL_SETTLED_FAILED) {
+            refused += note->num[1] < 0;
+            if (!o.quiet)
+                fprintf(stderr, "\nblotter run: refused: %s\n", note->text);
         }
-        progress(&o, files_done, inputs.count, pages_done, (now - t0) / 1e9);
+        progress(&o, &tracker, (now - t0) / 1e9);
     }
 
 stop:;
@@ -294,7 +283,8 @@ stop:;
             fprintf(stderr, "blotter run: %s\n", err.msg);
             status = 3;
         } else {
-            print_summary(&o, batch, &sum, inputs.count, refused, secs, stats);
+            print_summary(&o, batch, &sum, inputs.count, refused,
+                          tracker.duplicates, secs, stats);
             if (o.strict && sum.errors > 0)
                 status = 4;
         }
@@ -305,7 +295,7 @@ stop:;
         status = 3;
     }
     free(note);
-    free(docs);
+    bl_tracker_free(&tracker);
     bl_inputs_free(&inputs);
     return status;
 }

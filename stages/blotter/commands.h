@@ -6,6 +6,9 @@
 #define BL_COMMANDS_H
 
 int bl_cmd_run(int argc, char **argv);      /* cmd_run.c */
+int bl_cmd_up(int argc, char **argv);       /* cmd_up.c */
+int bl_cmd_feed(int argc, char **argv);     /* cmd_up.c */
+int bl_cmd_down(int argc, char **argv);     /* cmd_up.c */
 int bl_cmd_query(int argc, char **argv);    /* cmd_query.c */
 int bl_cmd_samples(int argc, char **argv);  /* cmd_samples.c */
 int bl_cmd_data(int argc, char **argv);     /* cmd_data.c */

@@ -87,6 +87,28 @@ int bl_inputs_add(bl_inputs *self, const char *path, bl_err *err)
     return BL_OK;
 }
 
+int bl_inputs_add_list(bl_inputs *self, FILE *in, const char *what,
+                       bl_err *err)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    int rc = BL_OK;
+    while (rc == BL_OK && (n = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0 || line[0] == '#')
+            continue;
+        rc = bl_inputs_add(self, line, err);
+        if (rc)
+            bl_err_prefix(err, "%s: line %ld", what, lineno);
+    }
+    free(line);
+    return rc;
+}
+
 void bl_inputs_free(bl_inputs *self)
 {
     for (size_t i = 0; i < self->count; i++)

@@ -13,6 +13,9 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"run", bl_cmd_run, "process files and folders of scans as one batch"},
+    {"up", bl_cmd_up, "start the pipeline as a service (optionally a hot folder)"},
+    {"feed", bl_cmd_feed, "submit files to the running pipeline"},
+    {"down", bl_cmd_down, "stop the running pipeline after its work in flight"},
     {"query", bl_cmd_query, "list recognised fields (table, CSV, JSON)"},
     {"samples", bl_cmd_samples, "generate synthetic scanned pages with truth"},
     {"train", bl_cmd_train, "train a stage model"},

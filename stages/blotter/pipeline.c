@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ struct bl_pipeline {
     void *control;
     int sigfd;
     int stopping;
+    pid_t parent;
     child children[BL_STAGE_COUNT * BL_MAX_INSTANCES];
     int nchildren;
     bl_pipeline_stage_stats stats[BL_STAGE_COUNT];
@@ -128,6 +130,13 @@ static int spawn(bl_pipeline *self, const char *bin_dir, bl_stage_id stage,
     if (pid < 0)
         return bl_err_set(err, BL_EINTERNAL, "fork: %s", strerror(errno));
     if (pid == 0) {
+        /* A terminal's Ctrl-C goes to the front end alone, which then stops
+         * the stages in order; and stages never outlive a front end that
+         * was killed outright. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != self->parent)
+            _exit(127); /* the parent died before prctl took effect */
         execv(exe, (char *const *)argv);
         fprintf(stderr, "blotter: exec %s: %s\n", exe, strerror(errno));
         _exit(127);
@@ -250,6 +259,7 @@ bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
     bl_pipeline *self = bl_xcalloc(1, sizeof *self);
     self->conf = *conf;
     self->sigfd = -1;
+    self->parent = getpid();
     char bin_dir[BL_PATH_MAX], ep[BL_ENDPOINT_MAX];
     int rc = bl_pipeline_bin_dir(bin_dir, sizeof bin_dir, err);
     if (rc || (rc = make_run_dir(self, err)))

@@ -35,7 +35,8 @@ static int on_feed(bl_worker *w, void *vctx, const bl_msg_header *hdr,
     if (!scan) {
         bl_log(BL_LOG_WARN, "refused: %s", ferr.msg);
         announce(w, feed, 1, hdr->doc_id);
-        bl_worker_report_error(w, hdr, feed->batch, feed->path, -1, ferr.msg);
+        bl_worker_report_error(w, hdr, feed->batch, feed->path, -1, ferr.code,
+                               ferr.msg);
         bl_worker_stats(w)->errors++;
         return BL_OK;
     }
@@ -60,7 +61,8 @@ static int on_feed(bl_worker *w, void *vctx, const bl_msg_header *hdr,
         }
         if (rc) {
             bl_log(BL_LOG_WARN, "page refused: %s", perr.msg);
-            bl_worker_report_error(w, &out, feed->batch, feed->path, i, perr.msg);
+            bl_worker_report_error(w, &out, feed->batch, feed->path, i, rc,
+                                   perr.msg);
             bl_worker_stats(w)->errors++;
         }
         bl_image_destroy(&gray);

@@ -19,18 +19,33 @@
 
 #define REVIEW_THRESHOLD 0.9
 
-/* Tells the front end one outcome of document doc_id is settled. */
+/* Tells the front end one outcome of a document is settled (runtime.h
+ * describes the event). */
 static void settled(bl_worker *w, const bl_msg_header *hdr, const char *path,
-                    int page_index, int failed)
+                    int page_index, int how, int code, const char *text)
 {
-    int64_t num[4] = {(int64_t)hdr->doc_id, page_index, failed, 0};
-    bl_worker_event(w, "done", path, NULL, num);
+    int64_t num[4] = {(int64_t)hdr->doc_id, page_index, how, code};
+    bl_worker_event(w, "done", path, text, num);
 }
 
 static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    bl_work *work, bl_err *err)
 {
     bl_db *db = vctx;
+    bl_db_page_ref dup;
+    int found = bl_db_find_duplicate(db, work, hdr->page_index, &dup, err);
+    if (found == BL_OK) {
+        char text[BL_NOTE_TEXT_MAX];
+        snprintf(text, sizeof text, "same scan as %s page %d (batch %s)",
+                 dup.source_path, dup.page_index, dup.batch);
+        bl_log(BL_LOG_INFO, "%s page %u not stored again: %s", work->source_path,
+               (unsigned)hdr->page_index, text);
+        settled(w, hdr, work->source_path, (int)hdr->page_index,
+                BL_SETTLED_DUPLICATE, 0, text);
+        return BL_OK;
+    }
+    if (found != BL_ENOENT)
+        return found;
     uint32_t n = work->field_count;
     double *confidence = bl_xcalloc(n, sizeof *confidence);
     int *review = bl_xcalloc(n, sizeof *review);
@@ -51,7 +66,8 @@ static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
     if (rc)
         return rc; /* the loop reports it as this page's error */
     bl_worker_stats(w)->items_out++;
-    settled(w, hdr, work->source_path, (int)hdr->page_index, 0);
+    settled(w, hdr, work->source_path, (int)hdr->page_index, BL_SETTLED_STORED, 0,
+            NULL);
     return BL_OK;
 }
 
@@ -69,7 +85,8 @@ static int on_note(bl_worker *w, void *vctx, const bl_msg_header *hdr,
         bl_log(BL_LOG_ERROR, "error record not stored: %s (%s)", err->msg,
                note->text);
     /* Settled either way: the failure is logged even if it is not stored. */
-    settled(w, hdr, note->path, page, 1);
+    settled(w, hdr, note->path, page, BL_SETTLED_FAILED, (int)note->num[1],
+            note->text);
     return BL_OK;
 }
 

@@ -1,0 +1,134 @@
+/*
+ * The pipeline as a service: `blotter up` with a hot folder, `blotter feed
+ * --wait`, `blotter down`, with real processes and sockets in a private
+ * runtime directory.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run_cmd.h"
+
+#define BLOTTER BL_BIN_DIR "/blotter"
+#define SAMPLES BL_SOURCE_DIR "/samples"
+
+static char tmp[256];
+
+static void make_tmp(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/blotter-svc-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmp));
+}
+
+static void remove_tmp(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(service, .init = make_tmp, .fini = remove_tmp, .timeout = 240);
+
+static int wait_for(const char *path, int seconds)
+{
+    for (int i = 0; i < seconds * 20; i++) {
+        if (access(path, F_OK) == 0)
+            return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int count_entries(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 2", dir);
+    return system(cmd) == 0;
+}
+
+Test(service, feeds_watches_and_goes_down_cleanly)
+{
+    char conf[300], run_dir[300], db[300], hot[300], front[400], up_err[300];
+    snprintf(conf, sizeof conf, "%s/svc.conf", tmp);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
+    snprintf(db, sizeof db, "%s/svc.db", tmp);
+    snprintf(hot, sizeof hot, "%s/hot", tmp);
+    snprintf(front, sizeof front, "%s/front", run_dir);
+    snprintf(up_err, sizeof up_err, "%s/up.txt", tmp);
+    cr_assert_eq(mkdir(hot, 0700), 0);
+    char text[600];
+    snprintf(text, sizeof text, "[pipeline]\nruntime_dir = %s\n", run_dir);
+    write_file(conf, text);
+
+    pid_t up = fork();
+    cr_assert_geq(up, 0);
+    if (up == 0) {
+        char *argv[] = {BLOTTER, "up", "--config", conf, "--db", db, "--watch",
+                        hot, "--batch", "hot", NULL};
+        _exit(run_cmd(argv, "/dev/null", up_err, 200));
+    }
+    cr_assert(wait_for(front, 60), "the service never came up:\n%s", slurp(up_err));
+
+    /* A second service on the same runtime directory is refused. */
+    char *again[] = {BLOTTER, "up", "--config", conf, "--db", db, NULL};
+    cr_expect_eq(run_cmd(again, "/dev/null", "/dev/null", 30), 2);
+
+    char out[300];
+    snprintf(out, sizeof out, "%s/feed.txt", tmp);
+    char *feed[] = {BLOTTER, "feed", "--config", conf, "--wait", "--batch", "f1",
+                    SAMPLES, NULL};
+    cr_assert_eq(run_cmd(feed, out, "/dev/null", 120), 0);
+    char *fed = slurp(out);
+    cr_expect(strstr(fed, "pages stored, 0 refused") != NULL, "%s", fed);
+    free(fed);
+
+    /* Into the hot folder: a copy of a sample (written under a temporary
+     * name, then renamed, as careful scanners do) and a file that is no
+     * image at all. */
+    char cmd[1200], tmpname[400], bad[400];
+    snprintf(tmpname, sizeof tmpname, "%s/.incoming", hot);
+    snprintf(cmd, sizeof cmd, "cp '%s/page-001.tif' '%s' && mv '%s' '%s/card.tif'",
+             SAMPLES, tmpname, tmpname, hot);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(bad, sizeof bad, "%s/broken.png", hot);
+    write_file(bad, "this is not a PNG");
+
+    char done_path[400], quarantined[400], reason[400];
+    snprintf(done_path, sizeof done_path, "%s/done/card.tif", hot);
+    snprintf(quarantined, sizeof quarantined, "%s/quarantine/broken.png", hot);
+    snprintf(reason, sizeof reason, "%s/quarantine/broken.png.reason.txt", hot);
+    cr_expect(wait_for(done_path, 60), "card.tif not moved to done");
+    cr_expect(wait_for(reason, 60), "broken.png not quarantined");
+    cr_expect(access(quarantined, F_OK) == 0);
+    char *why = slurp(reason);
+    cr_expect(strstr(why, "not a TIFF or PNG") != NULL, "%s", why);
+    free(why);
+    cr_expect(count_entries(hot), "only done/ and quarantine/ are left in the folder");
+
+    char *down[] = {BLOTTER, "down", "--config", conf, NULL};
+    cr_assert_eq(run_cmd(down, "/dev/null", "/dev/null", 60), 0);
+    int status;
+    cr_assert_eq(waitpid(up, &status, 0), up);
+    char *up_text = slurp(up_err);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "blotter up ended with %d:\n%s", status, up_text);
+    free(up_text);
+    cr_expect(access(front, F_OK) != 0, "the service socket is removed");
+
+    /* Feeding a stopped service says so. */
+    char *late[] = {BLOTTER, "feed", "--config", conf, SAMPLES, NULL};
+    cr_expect_eq(run_cmd(late, "/dev/null", "/dev/null", 30), 3);
+}
