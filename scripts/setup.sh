@@ -8,6 +8,7 @@ PACKAGES="
   libtiff-dev libpng-dev libzmq3-dev libopenblas-dev libsqlite3-dev sqlite3
   libinih-dev libjansson-dev libfreetype-dev fonts-dejavu-core
   libcriterion-dev
+  clang libclang-rt-14-dev
   tar gzip
 "
 

@@ -59,6 +59,8 @@ void bl_conf_defaults(bl_conf *self)
     bl_strlcpy(self->log_level, "info", sizeof self->log_level);
     self->start_timeout_s = 30;
     self->drain_timeout_s = 10;
+    self->retry_timeout_s = 60;
+    self->max_restarts = 5;
     bl_strlcpy(self->endpoint[BL_STAGE_FRONT], "ipc://{run}/events",
                sizeof self->endpoint[0]);
     for (int s = BL_STAGE_INGEST; s < BL_STAGE_COUNT; s++)
@@ -66,8 +68,13 @@ void bl_conf_defaults(bl_conf *self)
                     bl_stage_name((bl_stage_id)s));
     bl_strlcpy(self->control_endpoint, "ipc://{run}/control",
                sizeof self->control_endpoint);
+    bl_strlcpy(self->metrics_endpoint, "ipc://{run}/metrics",
+               sizeof self->metrics_endpoint);
     for (int s = 0; s < BL_STAGE_COUNT; s++)
         self->instances[s] = 1;
+    bl_strlcpy(self->model[BL_STAGE_INGEST],
+               BL_SOURCE_DIR "/models/ingest-orient.blm",
+               sizeof self->model[BL_STAGE_INGEST]);
     bl_strlcpy(self->model[BL_STAGE_CLASSIFY],
                BL_SOURCE_DIR "/models/classify-cnn.blm",
                sizeof self->model[BL_STAGE_CLASSIFY]);
@@ -114,9 +121,12 @@ static const key_def keys[] = {
     {"pipeline", "log_file", K_PATH, AT(log_file), 0, 0, NULL},
     {"pipeline", "start_timeout", K_INT, AT(start_timeout_s), 1, 86400, NULL},
     {"pipeline", "drain_timeout", K_INT, AT(drain_timeout_s), 1, 86400, NULL},
+    {"pipeline", "retry_timeout", K_INT, AT(retry_timeout_s), 1, 86400, NULL},
+    {"pipeline", "max_restarts", K_INT, AT(max_restarts), 0, 1000, NULL},
 
     {"endpoints", "events", K_ENDPOINT, AT(endpoint[BL_STAGE_FRONT]), 0, 0, NULL},
     {"endpoints", "control", K_ENDPOINT, AT(control_endpoint), 0, 0, NULL},
+    {"endpoints", "metrics", K_ENDPOINT, AT(metrics_endpoint), 0, 0, NULL},
     STAGE_KEYS("endpoints", K_ENDPOINT, endpoint, 0, 0, NULL),
     {"endpoints", "write", K_ENDPOINT, AT(endpoint[BL_STAGE_WRITE]), 0, 0, NULL},
 
@@ -396,16 +406,30 @@ static int check_endpoints(parse_state *st)
     size_t owner[SLOTS]; /* key index of the endpoint in each slot */
     int n = 0, ok = 1;
     bl_err err;
-    size_t ctl = 0;
-    for (size_t i = 0; i < KEY_COUNT; i++)
+    size_t ctl = 0, met = 0;
+    for (size_t i = 0; i < KEY_COUNT; i++) {
         if (keys[i].offset == offsetof(bl_conf, control_endpoint))
             ctl = i;
+        if (keys[i].offset == offsetof(bl_conf, metrics_endpoint))
+            met = i;
+    }
     if (bl_conf_control_endpoint(c, "/run", eps[n], BL_ENDPOINT_MAX, &err)) {
         ok = fail(st, st->key_line[ctl], keys[ctl].section, keys[ctl].name,
                   "%s", err.msg);
         goto done;
     }
     owner[n++] = ctl;
+    if (bl_conf_metrics_endpoint(c, "/run", eps[n], BL_ENDPOINT_MAX, &err)) {
+        ok = fail(st, st->key_line[met], keys[met].section, keys[met].name,
+                  "%s", err.msg);
+        goto done;
+    }
+    if (strcmp(eps[0], eps[1]) == 0) {
+        ok = fail(st, st->key_line[met], keys[met].section, keys[met].name,
+                  "address %s is also used by [endpoints] control", eps[1]);
+        goto done;
+    }
+    owner[n++] = met;
     for (int s = 0; s < BL_STAGE_COUNT; s++) {
         size_t k = endpoint_key(s);
         int count = s == BL_STAGE_FRONT ? 1 : c->instances[s];
@@ -565,6 +589,12 @@ int bl_conf_control_endpoint(const bl_conf *self, const char *run_dir,
                              char *out, size_t out_size, bl_err *err)
 {
     return expand_run(self->control_endpoint, run_dir, out, out_size, err);
+}
+
+int bl_conf_metrics_endpoint(const bl_conf *self, const char *run_dir,
+                             char *out, size_t out_size, bl_err *err)
+{
+    return expand_run(self->metrics_endpoint, run_dir, out, out_size, err);
 }
 
 /* ---- Derived limits and locating the file -------------------------------- */

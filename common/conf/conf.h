@@ -30,6 +30,10 @@ typedef struct bl_conf {
     char log_file[BL_PATH_MAX];    /* "" = stderr */
     int start_timeout_s;           /* stage start-up deadline; default 30 */
     int drain_timeout_s;           /* graceful stop deadline; default 10 */
+    int retry_timeout_s;           /* a file with no outcome for this long is
+                                      fed again; default 60 */
+    int max_restarts;              /* restarts of one dead stage instance
+                                      per run; default 5 */
 
     /* [endpoints]: ZeroMQ endpoints. "{run}" expands to the runtime
      * directory. Per-stage inputs are bound by the stage instance; see
@@ -37,6 +41,8 @@ typedef struct bl_conf {
     char endpoint[BL_STAGE_COUNT][BL_ENDPOINT_MAX]; /* index by bl_stage_id;
                                                        FRONT = events */
     char control_endpoint[BL_ENDPOINT_MAX];
+    char metrics_endpoint[BL_ENDPOINT_MAX]; /* PUB of the front end: live
+                                               per-stage figures */
 
     /* [instances] */
     int instances[BL_STAGE_COUNT]; /* 1..64; write is always 1 */
@@ -72,6 +78,10 @@ int bl_conf_endpoint(const bl_conf *self, bl_stage_id stage, int instance,
 
 /* The control (PUB/SUB) endpoint with {run} expanded. */
 int bl_conf_control_endpoint(const bl_conf *self, const char *run_dir,
+                             char *out, size_t out_size, bl_err *err);
+
+/* The metrics (PUB/SUB) endpoint with {run} expanded. */
+int bl_conf_metrics_endpoint(const bl_conf *self, const char *run_dir,
                              char *out, size_t out_size, bl_err *err);
 
 /* Message and image limits derived from [limits]. */

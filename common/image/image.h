@@ -127,4 +127,103 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
 int bl_image_mnist_normalize(const bl_image *src, int src_is_binary,
                              uint8_t out[BL_MNIST_PIXELS]);
 
+/* ---- Page normalisation (binarize.c, clean.c, skew.c, rotate.c) ---------
+ * Binary images here are the binarised kind above (1 = ink, 0 = paper).
+ * Angles are degrees, positive = clockwise as displayed (y grows down).
+ */
+
+/* Sauvola and Pietikainen (2000) adaptive threshold over a square window of
+ * side 2 * half + 1 pixels (clipped at the borders):
+ *   T(x,y) = m (1 + k (s / R - 1)),  R = 128,
+ * with m and s the window's mean and standard deviation; ink where
+ * gray <= T. Pixels darker than BL_SAUVOLA_SOLID are ink whatever their
+ * window says, so solid dark areas (scanner edges, stamps) stay solid.
+ * half >= 1, 0 < k < 1; at 300 dpi half = 15, k = 0.34 suit handwriting.
+ * Returns a new binary image. */
+#define BL_SAUVOLA_SOLID 48
+bl_image *bl_image_binarize_sauvola(const bl_image *gray, int half, double k);
+
+/* Number of ink pixels. */
+uint64_t bl_image_ink_count(const bl_image *bin);
+
+/* Removes, in place, every 8-connected ink component with at most
+ * max_pixels pixels whose box fits in max_side x max_side. Returns the
+ * number of components removed, or a negative BL_E code. */
+int bl_image_despeckle(bl_image *bin, int max_pixels, int max_side, bl_err *err);
+
+/* Removes, in place, dark bands along the image border (scanner lid and
+ * edge shadows): on each side where ink touches at least a fifth of the
+ * border, the ink run from the border inward is cleared at each position,
+ * clipped to a running median of its neighbours' runs plus a margin so a
+ * ruled line that happens to touch a band is not eaten along its length.
+ * Returns a bit mask of the sides cleaned: 1 top, 2 right, 4 bottom,
+ * 8 left. */
+int bl_image_remove_dark_edges(bl_image *bin);
+
+/* New image that reduces a binary image by an integer factor >= 1: each
+ * output pixel holds the number of ink pixels in its factor x factor block
+ * (partial blocks at the right and bottom edges count what they cover). */
+bl_image *bl_image_reduce_ink(const bl_image *bin, int factor);
+
+/* New image: the transpose of src (any 8-bit image). */
+bl_image *bl_image_transpose(const bl_image *src);
+
+/* Skew of horizontal lines (text, rules) found by Postl's (1986)
+ * projection-profile criterion, as leptonica's skew.c does: the image is
+ * sheared by candidate angles and the sum of squared differences of
+ * adjacent row sums is maximal when the lines are level. */
+typedef struct bl_skew_est {
+    double angle;  /* degrees the page is turned, clockwise positive */
+    double score;  /* the criterion at angle, per ink pixel */
+    double conf;   /* best score / the sweep's worst; ~1 means no lines */
+} bl_skew_est;
+
+/* From a reduction by 2 of the binary page (bl_image_reduce_ink(bin, 2)):
+ * a sweep over +-max_deg at 0.5 degrees on a further 4x reduction, then a
+ * refinement on a 2x reduction of it to a few hundredths of a degree. max_deg <= 45.
+ * BL_ENOENT (and est->conf 0) when the image has no ink. */
+int bl_image_skew_from_reduced(const bl_image *red2, double max_deg, bl_skew_est *est);
+/* The same from a full-resolution binary image. */
+int bl_image_find_skew(const bl_image *bin, double max_deg, bl_skew_est *est);
+
+/* An affine map of point coordinates (pixel corners at integers, the centre
+ * of pixel (i, j) at (i + 0.5, j + 0.5)):
+ *   x' = a x + b y + c,  y' = d x + e y + f. */
+typedef struct bl_affine {
+    double a, b, c, d, e, f;
+} bl_affine;
+
+/* outer after inner: (outer o inner)(p) = outer(inner(p)). */
+bl_affine bl_affine_compose(bl_affine outer, bl_affine inner);
+void bl_affine_apply(bl_affine t, double x, double y, double *ox, double *oy);
+
+/* The map from destination points to source points when the content of a
+ * src_w x src_h image is turned clockwise by deg about its centre into a
+ * dst_w x dst_h image with the same centre. Multiples of 90 degrees are
+ * exact. */
+bl_affine bl_image_rotation_map(int src_w, int src_h, int dst_w, int dst_h, double deg);
+
+/* New image: src (any 8-bit image) turned clockwise by quarter_turns * 90
+ * degrees (any integer; taken mod 4), exactly. If to_src is non-NULL it
+ * receives the map from the result's points to src's points. */
+bl_image *bl_image_rotate_quarter(const bl_image *src, int quarter_turns, bl_affine *to_src);
+
+/* New image of src's size: a binary (or any 8-bit) src turned clockwise by
+ * deg about its centre by three shears (Paeth 1986, as leptonica's
+ * pixRotateShear): x-shear by -tan(deg/2), y-shear by sin(deg), x-shear
+ * again, each a per-row or per-segment memcpy with a rounded shift, so it
+ * is several times faster than inverse mapping. The composed shears are
+ * exactly the rotation; the rounding of each shift displaces a pixel by at
+ * most 1.5 pixels from where bl_image_rotation_map(w, h, w, h, deg) puts
+ * it, which is the map *to_src receives. |deg| <= 45; outside src is 0. */
+bl_image *bl_image_rotate_shear(const bl_image *src, double deg, bl_affine *to_src);
+
+/* New dst_w x dst_h image (both > 0): src turned clockwise by deg about the
+ * centres, by inverse mapping with nearest-neighbour sampling (exact for
+ * binary images: no new values). Outside src is `fill`. If to_src is
+ * non-NULL it receives the map from the result's points to src's points.
+ * Limits: nearest neighbour, so repeated rotations accumulate jaggies. */
+bl_image *bl_image_rotate(const bl_image *src, double deg, int dst_w, int dst_h, uint8_t fill,
+                          bl_affine *to_src);
+
 #endif

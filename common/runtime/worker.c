@@ -6,11 +6,13 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "log/log.h"
+#include "metrics/metrics.h"
 
 struct bl_worker {
     const bl_worker_spec *spec;
@@ -25,6 +27,7 @@ struct bl_worker {
     void *writer; /* PUSH to the writer for error notes; made on first use */
     bl_msg_limits limits;
     bl_stage_stats stats;
+    bl_latency latency;
     int emitted; /* the handler sent its own output */
 };
 
@@ -223,10 +226,28 @@ failed:
         bl_worker_report_error(self, &hdr, work->batch, work->source_path,
                                (int)hdr.page_index, rc, err.msg);
 done:
-    self->stats.busy_ns += bl_time_mono_ns() - t0;
+    {
+        uint64_t took = bl_time_mono_ns() - t0;
+        self->stats.busy_ns += took;
+        bl_latency_add(&self->latency, took);
+    }
     bl_work_destroy(&work);
     free(note);
     bl_frames_free(&frames);
+}
+
+/* The once-a-second report to the front end: cumulative counters in the
+ * numbers, latency quantiles and the model in the text. */
+static void send_metrics(bl_worker *self)
+{
+    int64_t num[4] = {self->stats.items_in, self->stats.items_out,
+                      self->stats.errors, (int64_t)self->stats.busy_ns};
+    char text[256];
+    snprintf(text, sizeof text, "p50_ms=%.3f p95_ms=%.3f model=%s",
+             bl_latency_quantile_ms(&self->latency, 0.5),
+             bl_latency_quantile_ms(&self->latency, 0.95),
+             self->spec->model_id[0] ? self->spec->model_id : "-");
+    bl_worker_event(self, "metrics", NULL, text, num);
 }
 
 /* Returns 1 when the front end asked this stage to stop. */
@@ -280,7 +301,13 @@ int bl_worker_run(const bl_worker_spec *spec, const bl_conf *conf,
     bl_worker_event(&self, "ready", NULL, spec->model_id, NULL);
     bl_log(BL_LOG_DEBUG, "ready model=%s", spec->model_id[0] ? spec->model_id : "-");
 
+    uint64_t next_report = bl_time_mono_ns() + 1000000000ull;
     for (;;) {
+        uint64_t now = bl_time_mono_ns();
+        if (now >= next_report) {
+            send_metrics(&self);
+            next_report = now + 1000000000ull;
+        }
         zmq_pollitem_t items[] = {
             {NULL, sigfd, ZMQ_POLLIN, 0},
             {self.control, 0, ZMQ_POLLIN, 0},

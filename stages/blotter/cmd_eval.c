@@ -4,13 +4,20 @@
  * without an evaluator yet gets a clear error and exit status 2.
  *
  *   blotter eval classify --model F [--data DIR] [--split test|train]
- *                         [--threads N]
+ *                         [--threads N] [--confusion-png F.png] [--tta]
  *
  * runs the model through the pipeline's own path (bl_classifier_load and
  * bl_classifier_run, input scaled exactly as in the stage) over the MNIST
  * test digits and prints, on stdout, `accuracy: 0.xxxx` on its own line,
  * then the per-class accuracy and the confusion matrix (rows true class,
- * columns predicted). Throughput goes to stderr.
+ * columns predicted). Throughput goes to stderr. --confusion-png writes
+ * the matrix as a heat map (log-scaled shades, counts in the cells).
+ *
+ * --tta (test-time augmentation) classifies each digit five times, as
+ * given and shifted by one pixel left, right, up and down, and averages
+ * the five probability vectors: five times the inference cost for the
+ * small gain that docs/BENCHMARKS.md records. Shifts are exact (whole
+ * pixels, blank edges filled with paper), so no resampling blurs a view.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,13 +25,83 @@
 #include <string.h>
 
 #include "blotter/commands.h"
+#include "blotter/eval_ingest.h"
+#include "blotter/plot.h"
 #include "classify/classify.h"
 #include "mnist/mnist.h"
 #include "nn/nn.h"
 
+#define TTA_VIEWS 5
+
+/* View v of n 28x28 crops: 0 as given, 1..4 shifted by one pixel. */
+static void tta_view(uint8_t *dst, const uint8_t *src, size_t n, int v)
+{
+    static const int dx[TTA_VIEWS] = {0, -1, 1, 0, 0}, dy[TTA_VIEWS] = {0, 0, 0, -1, 1};
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *s = src + i * 784;
+        uint8_t *d = dst + i * 784;
+        for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++) {
+                int sx = x - dx[v], sy = y - dy[v];
+                d[y * 28 + x] = sx >= 0 && sy >= 0 && sx < 28 && sy < 28 ? s[sy * 28 + sx] : 0;
+            }
+    }
+}
+
+/* Classifies n crops, averaging TTA_VIEWS views' probabilities if tta. */
+static int classify_all(bl_classifier *clf, const uint8_t *images, size_t n, bool tta,
+                        int32_t *cls, float *probs, bl_err *err)
+{
+    if (!tta)
+        return bl_classifier_run(clf, images, n, cls, probs, err);
+    enum { CHUNK = 1000 };
+    uint8_t *view = bl_xmalloc((size_t)CHUNK * 784);
+    float *p = bl_xmalloc((size_t)CHUNK * 10 * sizeof *p);
+    int rc = BL_OK;
+    for (size_t start = 0; start < n && rc == BL_OK; start += CHUNK) {
+        size_t m = n - start < CHUNK ? n - start : CHUNK;
+        float *acc = probs + start * 10;
+        memset(acc, 0, m * 10 * sizeof *acc);
+        for (int v = 0; v < TTA_VIEWS && rc == BL_OK; v++) {
+            tta_view(view, images + start * 784, m, v);
+            rc = bl_classifier_run(clf, view, m, cls + start, p, err);
+            for (size_t k = 0; k < m * 10; k++)
+                acc[k] += p[k] * (1.0f / TTA_VIEWS);
+        }
+        for (size_t i = 0; i < m; i++) {
+            int best = 0;
+            for (int c = 1; c < 10; c++)
+                if (acc[i * 10 + c] > acc[i * 10 + best])
+                    best = c;
+            cls[start + i] = best;
+        }
+    }
+    free(view);
+    free(p);
+    return rc;
+}
+
+static int write_confusion_png(long confusion[10][10], const char *title, const char *path,
+                               bl_err *err)
+{
+    double v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = (double)confusion[i / 10][i % 10];
+    bl_plot *plot = bl_plot_new(560, 580, err);
+    if (!plot)
+        return err ? err->code : BL_EINVAL;
+    bl_plot_heatmap hm = {title, "predicted", "true class", v, 10, 10, true, true};
+    int rc = bl_plot_heatmap_draw(plot, (bl_box){0, 0, 560, 580}, &hm, NULL, err);
+    if (rc == BL_OK)
+        rc = bl_plot_write_png(plot, path, err);
+    bl_plot_destroy(&plot);
+    return rc;
+}
+
 static int eval_classify(int argc, char **argv)
 {
-    const char *model_path = NULL, *split = "test";
+    const char *model_path = NULL, *split = "test", *confusion_png = NULL;
+    bool tta = false;
     char dir[4096];
     int threads = 1;
     bl_mnist_default_dir(dir, sizeof dir);
@@ -37,6 +114,11 @@ static int eval_classify(int argc, char **argv)
         } else if (strcmp(a, "--data") == 0 && v) {
             bl_strlcpy(dir, v, sizeof dir);
             i++;
+        } else if (strcmp(a, "--confusion-png") == 0 && v) {
+            confusion_png = v;
+            i++;
+        } else if (strcmp(a, "--tta") == 0) {
+            tta = true;
         } else if (strcmp(a, "--split") == 0 && v) {
             split = v;
             i++;
@@ -50,7 +132,8 @@ static int eval_classify(int argc, char **argv)
         } else {
             fprintf(stderr, "blotter eval: unknown or incomplete option '%s'\n"
                     "usage: blotter eval classify --model F [--data DIR] [--split test|train] "
-                    "[--threads N]\n", a);
+                    "[--threads N]\n"
+                    "                             [--confusion-png F.png] [--tta]\n", a);
             return 2;
         }
     }
@@ -81,7 +164,7 @@ static int eval_classify(int argc, char **argv)
     cls = bl_xmalloc(n * sizeof *cls);
     probs = bl_xmalloc(n * 10 * sizeof *probs);
     uint64_t t0 = bl_time_mono_ns();
-    if (bl_classifier_run(clf, set->images, n, cls, probs, &err) != BL_OK) {
+    if (classify_all(clf, set->images, n, tta, cls, probs, &err) != BL_OK) {
         fprintf(stderr, "blotter eval: %s\n", err.msg);
         goto done;
     }
@@ -92,9 +175,9 @@ static int eval_classify(int argc, char **argv)
         confusion[set->labels[i]][cls[i]]++;
         correct += set->labels[i] == cls[i];
     }
-    fprintf(stderr, "model %s on %zu %s digits: %.0f digits/s (%d thread%s)\n",
-            bl_classifier_id(clf), n, split, secs > 0 ? (double)n / secs : 0.0, threads,
-            threads == 1 ? "" : "s");
+    fprintf(stderr, "model %s on %zu %s digits%s: %.0f digits/s, %.2f s (%d thread%s)\n",
+            bl_classifier_id(clf), n, split, tta ? " with 5-view TTA" : "",
+            secs > 0 ? (double)n / secs : 0.0, secs, threads, threads == 1 ? "" : "s");
     printf("accuracy: %.4f\n", (double)correct / (double)n);
     printf("\nper-class accuracy:\n");
     for (int c = 0; c < 10; c++) {
@@ -114,6 +197,17 @@ static int eval_classify(int argc, char **argv)
             printf("%6ld", confusion[c][p]);
         printf("\n");
     }
+    if (confusion_png) {
+        char title[256];
+        snprintf(title, sizeof title, "%s: %zu %s digits, accuracy %.4f%s",
+                 bl_classifier_id(clf), n, split, (double)correct / (double)n,
+                 tta ? " (TTA)" : "");
+        if (write_confusion_png(confusion, title, confusion_png, &err) != BL_OK) {
+            fprintf(stderr, "blotter eval: %s\n", err.msg);
+            goto done;
+        }
+        fprintf(stderr, "confusion matrix: %s\n", confusion_png);
+    }
     status = 0;
 done:
     free(cls);
@@ -129,6 +223,7 @@ static const struct {
     int (*fn)(int argc, char **argv);
 } eval_table[] = {
     {"classify", eval_classify},
+    {"ingest", bl_cmd_eval_ingest},
 };
 
 static const char *const known_stages[] = {"ingest", "detect", "segment", "classify",

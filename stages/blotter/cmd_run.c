@@ -5,9 +5,15 @@
  * how many pages each file has (a file it refuses counts as one outcome),
  * and the writer reports each page as stored or failed. The batch is done
  * when every file's outcomes are in; then the stages are stopped and a
- * summary is printed from the database. A stage that dies, or a pipeline
- * that makes no progress for STALL_TIMEOUT_S, ends the run with an error
- * instead of a hang.
+ * summary is printed from the database.
+ *
+ * Processing is at-least-once: a stage that dies is restarted (up to
+ * [pipeline] max_restarts) and every open file is fed again, as is a file
+ * with no outcome for [pipeline] retry_timeout; storage is idempotent and
+ * repeated outcomes are ignored, so nothing is lost and nothing doubled.
+ * A stage that keeps dying ends the run with an error naming it, and a
+ * file still without outcome after MAX_FEEDS feeds is given up and
+ * reported, so the run never hangs.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -23,7 +29,8 @@
 #include "blotter/tracker.h"
 #include "db/db.h"
 
-#define STALL_TIMEOUT_S 120
+/* A file is fed at most this often before the run gives up on it. */
+#define MAX_FEEDS 3
 
 typedef struct run_opts {
     const char *config;
@@ -33,6 +40,19 @@ typedef struct run_opts {
     int strict;
     int quiet;
 } run_opts;
+
+/* Feeds document id again. A full ingest queue only delays it: the stall
+ * check will come back to it. */
+static void refeed(bl_pipeline *pipe, bl_tracker *tracker, uint64_t id,
+                   const char *batch)
+{
+    bl_err err = {0};
+    const bl_tracker_doc *d = &tracker->docs[id - 1];
+    int rc = bl_pipeline_feed(pipe, id, batch, d->path, &err);
+    if (rc != BL_OK && rc != BL_EAGAIN)
+        fprintf(stderr, "blotter run: feeding %s again: %s\n", d->path, err.msg);
+    bl_tracker_fed(tracker, id, bl_time_mono_ns());
+}
 
 static void usage(FILE *out)
 {
@@ -225,9 +245,9 @@ int bl_cmd_run(int argc, char **argv)
     size_t fed = 0, refused = 0;
     bl_msg_header hdr;
     bl_note *note = bl_xcalloc(1, sizeof *note);
-    uint64_t last_progress = bl_time_mono_ns();
     status = 0;
 
+    uint64_t retry_ns = (uint64_t)conf.retry_timeout_s * 1000000000ull;
     while (bl_tracker_outstanding(&tracker) > 0) {
         /* Feed as far as ingest accepts; its queue is the backpressure. */
         while (fed < inputs.count) {
@@ -239,6 +259,7 @@ int bl_cmd_run(int argc, char **argv)
                 status = 3;
                 goto stop;
             }
+            bl_tracker_fed(&tracker, fed + 1, bl_time_mono_ns());
             fed++;
         }
         int rc = bl_pipeline_next_event(pipe, fed < inputs.count ? 20 : 500,
@@ -249,24 +270,41 @@ int bl_cmd_run(int argc, char **argv)
             goto stop;
         }
         uint64_t now = bl_time_mono_ns();
-        bl_tracker_doc *d = rc == 1 ? bl_tracker_apply(&tracker, note) : NULL;
-        if (!d) {
-            if (now - last_progress > STALL_TIMEOUT_S * 1000000000ull) {
-                fprintf(stderr, "\nblotter run: no progress for %d s with %zu "
-                        "files outstanding; stopping\n", STALL_TIMEOUT_S,
-                        bl_tracker_outstanding(&tracker));
-                status = 3;
-                goto stop;
-            }
+        if (rc == 1 && strcmp(note->kind, "restarted") == 0) {
+            /* Whatever the dead stage held is lost: send every file still
+             * open again (storage is idempotent, repeats are ignored). */
+            fprintf(stderr, "\nblotter run: %s\n", note->text);
+            for (size_t i = 0; i < fed; i++)
+                if (!tracker.docs[i].complete)
+                    refeed(pipe, &tracker, i + 1, batch);
             continue;
         }
-        last_progress = now;
-        if (strcmp(note->kind, "done") == 0 && note->num[2] == BL_SETTLED_FAILED) {
-            refused += note->num[1] < 0;
-            if (!o.quiet)
-                fprintf(stderr, "\nblotter run: refused: %s\n", note->text);
+        bl_tracker_doc *d = rc == 1 ? bl_tracker_apply(&tracker, note, now) : NULL;
+        if (d) {
+            if (strcmp(note->kind, "done") == 0 && note->num[2] == BL_SETTLED_FAILED) {
+                refused += note->num[1] < 0;
+                if (!o.quiet)
+                    fprintf(stderr, "\nblotter run: refused: %s\n", note->text);
+            }
+            progress(&o, &tracker, (now - t0) / 1e9);
         }
-        progress(&o, &tracker, (now - t0) / 1e9);
+        bl_pipeline_progress prog;
+        bl_tracker_progress(&tracker, (now - t0) / 1e9, &prog);
+        bl_pipeline_set_progress(pipe, &prog);
+        uint64_t stalled = bl_tracker_stalled(&tracker, now, retry_ns);
+        if (stalled) {
+            bl_tracker_doc *s = &tracker.docs[stalled - 1];
+            if (s->feeds >= MAX_FEEDS) {
+                fprintf(stderr, "\nblotter run: %s: no outcome after %d tries; "
+                        "giving up on it\n", s->path, s->feeds);
+                bl_tracker_abandon(&tracker, stalled, "no outcome from the pipeline");
+                refused++;
+            } else {
+                fprintf(stderr, "\nblotter run: %s: no outcome for %d s; feeding "
+                        "it again\n", s->path, conf.retry_timeout_s);
+                refeed(pipe, &tracker, stalled, batch);
+            }
+        }
     }
 
 stop:;

@@ -1,27 +1,34 @@
 /*
- * blotter samples: writes synthetic scanned pages with exact ground truth.
+ * blotter samples: writes synthetic scanned archive pages with exact ground
+ * truth (docs/SAMPLES.md describes the pages, the options and truth.json).
  *
- *   blotter samples --out DIR --pages N --seed S [--split test|train]
- *                   [--data MNIST_DIR] [--format tiff|png|mixed]
+ *   blotter samples --out DIR [--pages N] [--seed S] [--split test|train]
+ *                   [--data MNIST_DIR] [--fonts DIR] [--dpi 200|300|400]
+ *                   [--format tiff|png|multipage|mixed]
+ *                   [--rotate P] [--skew DEG] [--noise P] [--blur P]
+ *                   [--stamp P] [--scribble P] [--edges P] [--blank P]
+ *                   [--touching P] [--cross P]
  *
  * Pages come from samples_page.c (one page per derived seed, so page k is
- * the same whatever N is). Files go into DIR:
- *   tiff   page-001.tif, ...: one bilevel CCITT G4 page each (default);
- *   png    page-001.png, ...: 8-bit gray, black ink on white;
- *   mixed  single pages as G4 TIFF, TIFF, TIFF, PNG, PNG, TIFF, ... and,
- *          when N >= 3, the last 2 pages (3 when N >= 8) in one
- *          multi-page G4 TIFF named pages-NNN-MMM.tif.
- * DIR/truth.json describes every page and field (see DESIGN.md and the
- * realistic-samples issue for the shape); paths in it are relative to DIR
- * and boxes are in the file's own pixels.
+ * the same whatever N is and whatever the format). Files go into DIR:
+ *   tiff      page-001.tif, ...: one bilevel CCITT G4 page each (default);
+ *   png       page-001.png, ...: 8-bit gray as scanned (paper and ink gray
+ *             levels, blur, noise), not binarised;
+ *   multipage pages-001-004.tif, ...: G4 TIFFs of up to 4 pages;
+ *   mixed     single pages as TIFF, TIFF, TIFF, PNG, PNG, TIFF, ... and,
+ *             when N >= 3, the last 2 pages (3 when N >= 8) in one
+ *             multi-page G4 TIFF named pages-NNN-MMM.tif.
+ * DIR/truth.json describes every page and field; paths in it are relative
+ * to DIR and boxes are in the file's own pixels.
  *
  * Determinism: the only randomness is SplitMix64 seeded from --seed, the
- * MNIST files are fixed by their MD5 sums, and the writers add no dates,
- * so the same command writes byte-identical files.
- * Progress goes to stderr, one line per file; the summary to stdout.
+ * MNIST files are fixed by their MD5 sums, the fonts by their package, and
+ * the writers add no dates, so the same command writes byte-identical
+ * files. Progress goes to stderr, one line per file; the summary to stdout.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +37,14 @@
 
 #include "blotter/commands.h"
 #include "blotter/samples_page.h"
+#include "blotter/samples_text.h"
 #include "image/image.h"
 #include "mnist/mnist.h"
 #include "util/util.h"
 
 enum { MAX_PAGES = 100000, PATH_MAX_LEN = 4096 };
 
-typedef enum { FMT_TIFF, FMT_PNG, FMT_MIXED } out_format;
+typedef enum { FMT_TIFF, FMT_PNG, FMT_MULTIPAGE, FMT_MIXED } out_format;
 
 typedef struct options {
     const char *out;
@@ -44,8 +52,12 @@ typedef struct options {
     uint64_t seed;
     const char *split;
     const char *data;
+    const char *fonts;
     out_format format;
+    bl_samples_options page;
 } options;
+
+enum { MAX_FILE_PAGES = 4 };
 
 /* One output file: `npages` consecutive pages starting at `first`. */
 typedef struct out_file {
@@ -58,17 +70,57 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: blotter samples --out DIR [--pages N] [--seed S]\n"
-            "                       [--split test|train] [--data MNIST_DIR]\n"
-            "                       [--format tiff|png|mixed]\n"
-            "Writes N synthetic 300-dpi A4 pages of hand-written numeric\n"
-            "fields (MNIST digits) and DIR/truth.json. Defaults: --pages 10\n"
-            "--seed 1 --split test --format tiff, MNIST from $BLOTTER_DATA/mnist\n"
-            "or data/mnist.\n");
+            "         [--split test|train] [--data MNIST_DIR] [--fonts DIR]\n"
+            "         [--dpi 200|300|400] [--format tiff|png|multipage|mixed]\n"
+            "         [--rotate P] [--skew DEG] [--noise P] [--blur P] [--stamp P]\n"
+            "         [--scribble P] [--edges P] [--blank P] [--touching P] [--cross P]\n"
+            "Writes N synthetic A4 archive pages of hand-written numeric fields\n"
+            "(MNIST digits) and DIR/truth.json. Defaults: --pages 10 --seed 1\n"
+            "--split test --dpi 300 --format tiff, MNIST from $BLOTTER_DATA/mnist or\n"
+            "data/mnist, fonts from $BLOTTER_FONT_DIR or /usr/share/fonts/truetype/dejavu.\n"
+            "Artefacts (P: probability per page, per field for --touching/--cross):\n"
+            "  --rotate 0.10  page turned 90/180/270    --skew 5    max |skew|, degrees\n"
+            "  --noise 0.50   speckle and dirt          --blur 0.25 thin/fat strokes\n"
+            "  --stamp 0.40   rubber stamp              --scribble 0.70 signature\n"
+            "  --edges 0.25   dark scanner edges        --blank 0.02 blank page\n"
+            "  --touching 0.10 touching digits          --cross 0.10 line crossing digits\n");
+}
+
+/* Parses a probability (0..1) or, for --skew, degrees (0..45). */
+static int parse_real(const char *opt, const char *v, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || *end || end == v || !(x >= 0 && x <= max)) {
+        fprintf(stderr, "blotter samples: %s %s: want a number in 0..%g\n", opt, v,
+                max);
+        return -1;
+    }
+    *out = x;
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){NULL, 10, 1, "test", NULL, FMT_TIFF};
+    *o = (options){NULL, 10, 1, "test", NULL, NULL, FMT_TIFF, {0}};
+    bl_samples_options_default(&o->page);
+    static const struct {
+        const char *name;
+        size_t offset;
+        double max;
+    } reals[] = {
+        {"--rotate", offsetof(bl_samples_options, rotate), 1},
+        {"--skew", offsetof(bl_samples_options, skew), 45},
+        {"--noise", offsetof(bl_samples_options, noise), 1},
+        {"--blur", offsetof(bl_samples_options, blur), 1},
+        {"--stamp", offsetof(bl_samples_options, stamp), 1},
+        {"--scribble", offsetof(bl_samples_options, scribble), 1},
+        {"--edges", offsetof(bl_samples_options, edges), 1},
+        {"--blank", offsetof(bl_samples_options, blank), 1},
+        {"--touching", offsetof(bl_samples_options, touching), 1},
+        {"--cross", offsetof(bl_samples_options, cross), 1},
+    };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -81,7 +133,14 @@ static int parse_args(int argc, char **argv, options *o)
         }
         const char *v = argv[++i];
         char *end = NULL;
-        if (strcmp(a, "--out") == 0) {
+        size_t r = 0;
+        while (r < sizeof reals / sizeof reals[0] && strcmp(a, reals[r].name) != 0)
+            r++;
+        if (r < sizeof reals / sizeof reals[0]) {
+            if (parse_real(a, v, reals[r].max,
+                           (double *)((char *)&o->page + reals[r].offset)) != 0)
+                return -1;
+        } else if (strcmp(a, "--out") == 0) {
             o->out = v;
         } else if (strcmp(a, "--pages") == 0) {
             errno = 0;
@@ -108,15 +167,26 @@ static int parse_args(int argc, char **argv, options *o)
             o->split = v;
         } else if (strcmp(a, "--data") == 0) {
             o->data = v;
+        } else if (strcmp(a, "--fonts") == 0) {
+            o->fonts = v;
+        } else if (strcmp(a, "--dpi") == 0) {
+            if (strcmp(v, "200") != 0 && strcmp(v, "300") != 0 && strcmp(v, "400") != 0) {
+                fprintf(stderr, "blotter samples: --dpi %s: want 200, 300 or 400\n", v);
+                return -1;
+            }
+            o->page.dpi = atoi(v);
         } else if (strcmp(a, "--format") == 0) {
             if (strcmp(v, "tiff") == 0)
                 o->format = FMT_TIFF;
             else if (strcmp(v, "png") == 0)
                 o->format = FMT_PNG;
+            else if (strcmp(v, "multipage") == 0)
+                o->format = FMT_MULTIPAGE;
             else if (strcmp(v, "mixed") == 0)
                 o->format = FMT_MIXED;
             else {
-                fprintf(stderr, "blotter samples: --format %s: want tiff, png or mixed\n", v);
+                fprintf(stderr, "blotter samples: --format %s: want tiff, png, "
+                        "multipage or mixed\n", v);
                 return -1;
             }
         } else {
@@ -155,6 +225,17 @@ static int make_dirs(const char *path)
 static int plan_files(const options *o, out_file *files)
 {
     int n = (int)o->pages, nfiles = 0, singles = n, multi = 0;
+    if (o->format == FMT_MULTIPAGE) {
+        for (int i = 0; i < n; i += MAX_FILE_PAGES) {
+            out_file *f = &files[nfiles++];
+            f->first = i;
+            f->npages = n - i < MAX_FILE_PAGES ? n - i : MAX_FILE_PAGES;
+            f->png = 0;
+            snprintf(f->name, sizeof f->name, "pages-%03d-%03d.tif", i + 1,
+                     i + f->npages);
+        }
+        return nfiles;
+    }
     if (o->format == FMT_MIXED && n >= 3) {
         multi = n >= 8 ? 3 : 2;
         singles = n - multi;
@@ -200,31 +281,28 @@ static json_t *page_json(const char *file, int page_index,
         json_t *digits = json_array();
         for (int d = 0; d < f->ndigits; d++)
             json_array_append_new(digits, box_json(f->digits[d]));
-        json_array_append_new(fields,
-                              json_pack("{s:s, s:s, s:o, s:o}", "name", f->name,
-                                        "value", f->value, "box", box_json(f->box),
-                                        "digits", digits));
+        json_array_append_new(
+            fields, json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:b}", "name", f->name,
+                              "value", f->value, "box", box_json(f->box), "digits",
+                              digits, "style", bl_samples_style_name(f->style),
+                              "touching", f->touching, "crossing", f->crossing));
     }
-    return json_pack("{s:s, s:i, s:s, s:i, s:f, s:i, s:i, s:o}", "file", file,
-                     "page_index", page_index, "layout", p->layout, "rotation", 0,
-                     "skew", 0.0, "width", p->width, "height", p->height,
+    return json_pack("{s:s, s:i, s:s, s:i, s:f, s:b, s:i, s:i, s:i, s:o}", "file",
+                     file, "page_index", page_index, "layout", p->layout,
+                     "rotation", p->rotation, "skew", p->skew, "blank", p->blank,
+                     "dpi", p->dpi, "width", p->width, "height", p->height,
                      "fields", fields);
 }
 
-/* Writes one file's pages: G4 TIFF of the binarised pages, or 8-bit PNG. */
+/* Writes one file's pages: G4 TIFF of binarised pages, or an 8-bit gray
+ * PNG of a page as scanned. */
 static int write_file(const char *path, bl_image **pages, int npages, int png,
-                      bl_err *err)
+                      int dpi, bl_err *err)
 {
     if (!png)
         return bl_image_write_tiff((const bl_image *const *)pages, npages, path,
-                                   BL_SAMPLES_DPI, 1, err);
-    bl_image *gray = bl_image_new(pages[0]->width, pages[0]->height);
-    for (int y = 0; y < gray->height; y++)
-        for (int x = 0; x < gray->width; x++)
-            BL_PIX(gray, x, y) = BL_PIX(pages[0], x, y) ? 0 : 255;
-    int rc = bl_image_write_png(gray, path, BL_SAMPLES_DPI, 0, err);
-    bl_image_destroy(&gray);
-    return rc;
+                                   dpi, 1, err);
+    return bl_image_write_png(pages[0], path, dpi, 0, err);
 }
 
 int bl_cmd_samples(int argc, char **argv)
@@ -238,6 +316,7 @@ int bl_cmd_samples(int argc, char **argv)
     bl_err err = {0};
     bl_mnist *mnist = NULL;
     bl_samples_source src = {0};
+    bl_samples_fonts *fonts = NULL;
     out_file *files = NULL;
     json_t *root = NULL;
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN];
@@ -258,6 +337,11 @@ int bl_cmd_samples(int argc, char **argv)
                 err.msg);
         goto done;
     }
+    fonts = bl_samples_fonts_new(o.fonts, &err);
+    if (!fonts) {
+        fprintf(stderr, "blotter samples: %s\n", err.msg);
+        goto done;
+    }
     if (bl_samples_source_init(&src, mnist, &err) != BL_OK) {
         fprintf(stderr, "blotter samples: %s\n", err.msg);
         goto done;
@@ -266,22 +350,30 @@ int bl_cmd_samples(int argc, char **argv)
     files = bl_xcalloc((size_t)o.pages, sizeof *files);
     int nfiles = plan_files(&o, files);
     json_t *pages_json = json_array();
-    root = json_pack("{s:s, s:i, s:I, s:s, s:i, s:o}", "generator",
-                     "blotter samples", "version", 1, "seed", (json_int_t)o.seed,
-                     "split", o.split, "dpi", BL_SAMPLES_DPI, "pages", pages_json);
+    const bl_samples_options *po = &o.page;
+    json_t *arte = json_pack(
+        "{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "rotate", po->rotate,
+        "skew", po->skew, "noise", po->noise, "blur", po->blur, "stamp", po->stamp,
+        "scribble", po->scribble, "edges", po->edges, "blank", po->blank,
+        "touching", po->touching, "cross", po->cross);
+    root = json_pack("{s:s, s:i, s:I, s:s, s:i, s:o, s:o}", "generator",
+                     "blotter samples", "version", 2, "seed", (json_int_t)o.seed,
+                     "split", o.split, "dpi", po->dpi, "artefacts", arte,
+                     "pages", pages_json);
     int total_fields = 0;
     for (int fi = 0; fi < nfiles; fi++) {
         const out_file *f = &files[fi];
-        bl_image *pages[3] = {NULL, NULL, NULL};
+        bl_image *pages[MAX_FILE_PAGES] = {NULL};
         for (int k = 0; k < f->npages; k++) {
             bl_samples_page truth;
-            pages[k] = bl_samples_render_page(&src, page_seed(o.seed, f->first + k),
-                                              &truth);
+            pages[k] = bl_samples_render_page(&src, fonts, &o.page,
+                                              page_seed(o.seed, f->first + k),
+                                              f->png, &truth);
             json_array_append_new(pages_json, page_json(f->name, k, &truth));
             total_fields += truth.nfields;
         }
         bl_snprintf(path, sizeof path, "%s/%s", o.out, f->name);
-        rc = write_file(path, pages, f->npages, f->png, &err);
+        rc = write_file(path, pages, f->npages, f->png, o.page.dpi, &err);
         for (int k = 0; k < f->npages; k++)
             bl_image_destroy(&pages[k]);
         if (rc != BL_OK) {
@@ -295,7 +387,8 @@ int bl_cmd_samples(int argc, char **argv)
     /* Written aside and renamed, so a reader never sees half a truth file. */
     bl_snprintf(path, sizeof path, "%s/truth.json", o.out);
     bl_snprintf(tmp, sizeof tmp, "%s/truth.json.tmp", o.out);
-    if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 ||
+    if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+                                      JSON_REAL_PRECISION(6)) != 0 ||
         rename(tmp, path) != 0) {
         fprintf(stderr, "blotter samples: %s: cannot write: %s\n", path,
                 strerror(errno));
@@ -310,6 +403,7 @@ done:
     json_decref(root);
     free(files);
     bl_samples_source_free(&src);
+    bl_samples_fonts_destroy(&fonts);
     bl_mnist_destroy(&mnist);
     return status;
 }

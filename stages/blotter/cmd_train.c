@@ -4,13 +4,16 @@
  *   blotter train classify [--arch cnn|mlp|SPEC] [--epochs N] [--batch N]
  *       [--lr X] [--lr-decay X] [--optimizer sgd|rmsprop|adam]
  *       [--loss cce|bce] [--augment [affine|elastic|all|none]]
- *       [--val-split F] [--seed S] [--threads N] [--data DIR]
- *       [--out F.blm] [--log F.csv] [--name NAME] [--model-version V]
+ *       [--val-split F] [--keep best|last] [--seed S] [--threads N]
+ *       [--data DIR] [--out F.blm] [--log F.csv] [--plot F.png]
+ *       [--name NAME] [--model-version V]
+ *   blotter train classify --plot-only F.csv [--plot F.png]
  *
  * Mini-batch training on the MNIST training set with `--val-split` (10%
  * by default) held out, chosen by a seeded shuffle; the model kept is the
- * epoch with the best validation accuracy, so the test set never steers
- * training. The learning rate decays by --lr-decay after every epoch.
+ * epoch with the best validation accuracy (`--keep last` keeps the final
+ * epoch, as Keras's fit does), so the test set never steers training.
+ * The learning rate decays by --lr-decay after every epoch.
  * The 10,000 test digits are evaluated once at the end and recorded in
  * the model's metadata with the recipe (this command line).
  *
@@ -27,7 +30,11 @@
  * so a seed and --threads reproduce a model bit for bit.
  *
  * Output: a progress bar on stderr (loss, accuracy, ETA), a per-epoch CSV
- * log if --log is given, the model file, and a summary on stdout.
+ * log if --log is given, the model file, and a summary on stdout. With a
+ * log, a PNG of the curves (loss and accuracy per epoch, training solid,
+ * validation dashed) is redrawn from the CSV after every epoch, at --plot
+ * or by default at --out with .png for .blm. `--plot-only F.csv` draws
+ * that PNG from an existing log without training (default: F.png).
  */
 #include <errno.h>
 #include <math.h>
@@ -39,6 +46,8 @@
 
 #include "blm/blm.h"
 #include "blotter/commands.h"
+#include "blotter/eval_ingest.h"
+#include "blotter/plot.h"
 #include "mnist/mnist.h"
 #include "nn/nn.h"
 
@@ -57,11 +66,13 @@ typedef struct train_opts {
     bl_nn_optim_kind optim;
     bl_nn_loss loss;
     bool affine, elastic;
+    bool keep_last; /* keep the last epoch (as Keras does) instead of the best */
     float val_split;
     uint64_t seed;
     int threads;
     char data[4096];
     const char *out, *log, *name, *version;
+    const char *plot, *plot_only;
 } train_opts;
 
 static void train_usage(FILE *f)
@@ -69,9 +80,10 @@ static void train_usage(FILE *f)
     fprintf(f,
             "usage: blotter train classify [--arch cnn|mlp|SPEC] [--epochs N] [--batch N]\n"
             "         [--lr X] [--lr-decay X] [--optimizer sgd|rmsprop|adam] [--loss cce|bce]\n"
-            "         [--augment [affine|elastic|all|none]] [--val-split F] [--seed S]\n"
-            "         [--threads N] [--data DIR] [--out F.blm] [--log F.csv]\n"
-            "         [--name NAME] [--model-version V]\n"
+            "         [--augment [affine|elastic|all|none]] [--val-split F] [--keep best|last]\n"
+            "         [--seed S] [--threads N] [--data DIR] [--out F.blm] [--log F.csv]\n"
+            "         [--plot F.png] [--name NAME] [--model-version V]\n"
+            "       blotter train classify --plot-only F.csv [--plot F.png]\n"
             "  cnn  = %s\n  mlp  = %s\n",
             ARCH_CNN, ARCH_MLP);
 }
@@ -173,13 +185,17 @@ static void augment(augmenter *a, float *dst, const uint8_t *src, bool affine, b
 
 /* ---- evaluation -------------------------------------------------------- */
 
-/* Loss and accuracy of net over the digits idx[0..n) of set. */
+/* Loss and accuracy of net over the digits idx[0..n) of set. bin_acc, if
+ * not NULL, receives the "binary accuracy" that Keras reports as
+ * `accuracy` when the loss is binary cross-entropy: the share of all n*10
+ * outputs on the right side of 0.5 against the one-hot target (about 0.9
+ * for a model that outputs all zeros), which is not the digit accuracy. */
 static void evaluate(bl_nn_net *net, const bl_mnist *set, const int32_t *idx, int n,
                      bl_nn_loss loss, float *x, int32_t *labels, int batch, double *mean_loss,
-                     double *acc)
+                     double *acc, double *bin_acc)
 {
     double loss_sum = 0.0;
-    long correct = 0;
+    long correct = 0, bin_correct = 0;
     for (int start = 0; start < n; start += batch) {
         int B = n - start < batch ? n - start : batch;
         for (int r = 0; r < B; r++) {
@@ -200,10 +216,140 @@ static void evaluate(bl_nn_net *net, const bl_mnist *set, const int32_t *idx, in
                 if (p[c] > p[best])
                     best = c;
             correct += best == labels[r];
+            for (int c = 0; c < CLASSES; c++)
+                bin_correct += (p[c] > 0.5f) == (c == labels[r]);
         }
     }
     *mean_loss = n ? loss_sum / n : 0.0;
     *acc = n ? (double)correct / n : 0.0;
+    if (bin_acc)
+        *bin_acc = n ? (double)bin_correct / ((double)n * CLASSES) : 0.0;
+}
+
+/* ---- training curves ---------------------------------------------------- */
+
+#define CURVE_MAX_EPOCHS 100000
+
+/* Index of column name in a CSV header line, or -1. */
+static int csv_column(const char *header, const char *name)
+{
+    size_t n = strlen(name);
+    int col = 0;
+    for (const char *p = header; *p; col++) {
+        const char *e = p + strcspn(p, ",\r\n");
+        if ((size_t)(e - p) == n && strncmp(p, name, n) == 0)
+            return col;
+        if (*e != ',')
+            break;
+        p = e + 1;
+    }
+    return -1;
+}
+
+/* Draws the curves of a training log (the CSV this command writes) into
+ * png: loss on the left, accuracy on the right. */
+static int plot_curves(const char *csv, const char *png, bl_err *err)
+{
+    static const char *const cols[] = {"epoch", "train_loss", "val_loss", "train_acc", "val_acc"};
+    enum { NCOL = 5 };
+    FILE *f = fopen(csv, "r");
+    if (!f)
+        return bl_err_set(err, BL_EIO, "%s: %s", csv, strerror(errno));
+    int status = BL_OK;
+    double *v[NCOL] = {0};
+    bl_plot *plot = NULL;
+    char line[1024];
+    int idx[NCOL];
+    if (!fgets(line, sizeof line, f)) {
+        status = bl_err_set(err, BL_EFORMAT, "%s: empty", csv);
+        goto done;
+    }
+    for (int c = 0; c < NCOL; c++)
+        if ((idx[c] = csv_column(line, cols[c])) < 0) {
+            status = bl_err_set(err, BL_EFORMAT, "%s: no column '%s'", csv, cols[c]);
+            goto done;
+        }
+    int n = 0, cap = 0;
+    bool have_val = false;
+    for (int lineno = 2; fgets(line, sizeof line, f); lineno++) {
+        if (line[0] == '\n' || line[0] == '\0')
+            continue;
+        if (n == CURVE_MAX_EPOCHS) {
+            status = bl_err_set(err, BL_ELIMIT, "%s: more than %d epochs", csv, n);
+            goto done;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            for (int c = 0; c < NCOL; c++)
+                v[c] = bl_xrealloc(v[c], (size_t)cap * sizeof *v[c]);
+        }
+        double fields[16];
+        int nf = 0;
+        char *p = line;
+        while (nf < 16) {
+            char *end;
+            fields[nf++] = strtod(p, &end);
+            if (end == p) {
+                status = bl_err_set(err, BL_EFORMAT, "%s: line %d: field %d is not a number", csv,
+                                    lineno, nf);
+                goto done;
+            }
+            p = end + strspn(end, " \t\r\n");
+            if (*p != ',')
+                break;
+            p++;
+        }
+        for (int c = 0; c < NCOL; c++) {
+            if (idx[c] >= nf) {
+                status = bl_err_set(err, BL_EFORMAT, "%s: line %d: too few fields", csv, lineno);
+                goto done;
+            }
+            v[c][n] = fields[idx[c]];
+        }
+        have_val = have_val || v[2][n] != 0.0 || v[4][n] != 0.0;
+        n++;
+    }
+    if (n == 0) {
+        status = bl_err_set(err, BL_EFORMAT, "%s: no epochs", csv);
+        goto done;
+    }
+    plot = bl_plot_new(1040, 440, err);
+    if (!plot) {
+        status = err ? err->code : BL_EINVAL;
+        goto done;
+    }
+    const char *base = strrchr(csv, '/');
+    base = base ? base + 1 : csv;
+    bl_plot_text(plot, 520, 14, 14, 0, base);
+    int ns = have_val ? 2 : 1;
+    bl_plot_series loss[2] = {{"training", v[0], v[1], n, BL_PLOT_SOLID},
+                              {"validation", v[0], v[2], n, BL_PLOT_DASHED}};
+    bl_plot_series acc[2] = {{"training", v[0], v[3], n, BL_PLOT_SOLID},
+                             {"validation", v[0], v[4], n, BL_PLOT_DASHED}};
+    bl_plot_chart lc = {"loss", "epoch", "loss (as trained)", loss, ns, true};
+    bl_plot_chart ac = {"accuracy", "epoch", "accuracy", acc, ns, true};
+    if (bl_plot_chart_draw(plot, (bl_box){0, 28, 520, 412}, &lc, NULL, err) != BL_OK ||
+        bl_plot_chart_draw(plot, (bl_box){520, 28, 520, 412}, &ac, NULL, err) != BL_OK ||
+        bl_plot_write_png(plot, png, err) != BL_OK)
+        status = err ? err->code : BL_EIO;
+done:
+    fclose(f);
+    for (int c = 0; c < NCOL; c++)
+        free(v[c]);
+    bl_plot_destroy(&plot);
+    return status;
+}
+
+/* path with its extension (if any) replaced by ext, in buf. */
+static const char *swap_ext(char *buf, size_t size, const char *path, const char *ext)
+{
+    bl_strlcpy(buf, path, size);
+    char *dot = strrchr(buf, '.'), *slash = strrchr(buf, '/');
+    if (dot && (!slash || dot > slash + 1))
+        *dot = '\0';
+    size_t len = strlen(buf);
+    snprintf(buf + len, size - len, "%s", ext);
+    return buf;
 }
 
 /* ---- progress ---------------------------------------------------------- */
@@ -344,6 +490,13 @@ static int parse_opts(int argc, char **argv, train_opts *o)
                 fprintf(stderr, "blotter train: --augment: unknown mode '%s'\n", mode);
                 return 2;
             }
+        } else if (opt(argc, argv, &i, "--keep", &v)) {
+            if (v && strcmp(v, "best") == 0)
+                o->keep_last = false;
+            else if (v && strcmp(v, "last") == 0)
+                o->keep_last = true;
+            else
+                goto bad;
         } else if (opt(argc, argv, &i, "--val-split", &v)) {
             if (!parse_float(v, 0.0f, 0.5f, &o->val_split))
                 goto bad;
@@ -366,6 +519,14 @@ static int parse_opts(int argc, char **argv, train_opts *o)
             if (!v)
                 goto missing;
             o->log = v;
+        } else if (opt(argc, argv, &i, "--plot", &v)) {
+            if (!v)
+                goto missing;
+            o->plot = v;
+        } else if (opt(argc, argv, &i, "--plot-only", &v)) {
+            if (!v)
+                goto missing;
+            o->plot_only = v;
         } else if (opt(argc, argv, &i, "--name", &v)) {
             if (!v)
                 goto missing;
@@ -406,6 +567,24 @@ static int train_classify(int argc, char **argv)
     int prc = parse_opts(argc, argv, &o);
     if (prc)
         return prc == 1 ? 0 : prc;
+    char png_buf[4096];
+    if (o.plot_only) {
+        bl_err perr = {0};
+        const char *png = o.plot ? o.plot : swap_ext(png_buf, sizeof png_buf, o.plot_only, ".png");
+        if (plot_curves(o.plot_only, png, &perr) != BL_OK) {
+            fprintf(stderr, "blotter train: %s\n", perr.msg);
+            return 1;
+        }
+        printf("plot: %s\n", png);
+        return 0;
+    }
+    if (o.plot && !o.log) {
+        fprintf(stderr, "blotter train: --plot needs --log (the curves are drawn from it)\n");
+        return 2;
+    }
+    const char *png = o.plot ? o.plot : o.log ? swap_ext(png_buf, sizeof png_buf, o.out, ".png")
+                                              : NULL;
+    bool plot_warned = false;
 
     int status = 1;
     bl_err err = {0};
@@ -539,7 +718,8 @@ static int train_classify(int argc, char **argv)
         }
         double vloss = 0.0, vacc = 0.0;
         if (n_val > 0)
-            evaluate(net, train, val_idx, n_val, o.loss, x, labels, eval_batch, &vloss, &vacc);
+            evaluate(net, train, val_idx, n_val, o.loss, x, labels, eval_batch, &vloss, &vacc,
+                     NULL);
         double secs = (double)(bl_time_mono_ns() - t_epoch) * 1e-9;
         if (tty)
             fputc('\n', stderr);
@@ -551,9 +731,15 @@ static int train_classify(int argc, char **argv)
             fprintf(log, "%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f\n", epoch, (double)optim->lr,
                     loss_sum / seen, (double)correct / seen, vloss, vacc, secs);
             fflush(log);
+            /* Redrawn every epoch, so a run cut short still has its curves. */
+            bl_err perr = {0};
+            if (png && plot_curves(o.log, png, &perr) != BL_OK && !plot_warned) {
+                fprintf(stderr, "blotter train: plot: %s\n", perr.msg);
+                plot_warned = true;
+            }
         }
         /* Without a validation set the last epoch is kept. */
-        if (n_val == 0 || vacc > best_val) {
+        if (n_val == 0 || o.keep_last || vacc > best_val) {
             best_val = vacc;
             best_epoch = epoch;
             memcpy(best, bl_nn_net_params(net), np * sizeof(float));
@@ -563,8 +749,8 @@ static int train_classify(int argc, char **argv)
     double train_secs = (double)(bl_time_mono_ns() - t_start) * 1e-9;
     memcpy(bl_nn_net_params(net), best, np * sizeof(float));
 
-    double tloss, tacc;
-    evaluate(net, test, NULL, test->count, o.loss, x, labels, eval_batch, &tloss, &tacc);
+    double tloss, tacc, tbin;
+    evaluate(net, test, NULL, test->count, o.loss, x, labels, eval_batch, &tloss, &tacc, &tbin);
 
     model = bl_blm_new("classify", bl_nn_net_spec(net));
     char buf[4096];
@@ -583,13 +769,17 @@ static int train_classify(int argc, char **argv)
     snprintf(buf, sizeof buf, "%d", o.epochs);
     bl_blm_set_meta(model, "epochs", buf);
     snprintf(buf, sizeof buf, "%d", best_epoch);
-    bl_blm_set_meta(model, "best_epoch", buf);
+    bl_blm_set_meta(model, o.keep_last ? "kept_epoch" : "best_epoch", buf);
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)o.seed);
     bl_blm_set_meta(model, "seed", buf);
     snprintf(buf, sizeof buf, "%.4f", best_val);
     bl_blm_set_meta(model, "val_accuracy", buf);
     snprintf(buf, sizeof buf, "%.4f", tacc);
     bl_blm_set_meta(model, "test_accuracy", buf);
+    if (o.loss == BL_NN_LOSS_BCE) {
+        snprintf(buf, sizeof buf, "%.4f", tbin);
+        bl_blm_set_meta(model, "test_binary_accuracy", buf);
+    }
     snprintf(buf, sizeof buf, "%.1f", train_secs);
     bl_blm_set_meta(model, "train_seconds", buf);
     snprintf(buf, sizeof buf, "%d", o.threads);
@@ -608,9 +798,14 @@ static int train_classify(int argc, char **argv)
         goto done;
     }
     printf("model: %s\n", o.out);
-    printf("best epoch: %d of %d\n", best_epoch, o.epochs);
+    if (png && log && !plot_warned)
+        printf("plot: %s\n", png);
+    printf("%s epoch: %d of %d\n", o.keep_last ? "kept" : "best", best_epoch, o.epochs);
     printf("validation accuracy: %.4f\n", best_val);
     printf("test accuracy: %.4f\n", tacc);
+    /* What Keras prints as `accuracy` for this loss; see evaluate(). */
+    if (o.loss == BL_NN_LOSS_BCE)
+        printf("test binary accuracy: %.4f\n", tbin);
     printf("training time: %.1f s\n", train_secs);
     status = 0;
 done:
@@ -637,6 +832,8 @@ int bl_cmd_train(int argc, char **argv)
     }
     if (strcmp(argv[1], "classify") == 0)
         return train_classify(argc, argv);
+    if (strcmp(argv[1], "ingest") == 0)
+        return bl_cmd_train_ingest(argc, argv);
     fprintf(stderr, "blotter train: training is not available for '%s' yet\n", argv[1]);
     return 2;
 }

@@ -8,9 +8,9 @@
  * --watch it also runs a hot folder (watch.h). SIGINT and SIGTERM drain
  * like "down" does. `feed` and `down` are the clients.
  *
- * The runtime directory is [pipeline] runtime_dir, or else
- * ${XDG_RUNTIME_DIR:-/tmp}/blotter-up-UID, so that clients find the
- * service without being told where it is. One service per directory.
+ * The runtime directory is settled by bl_service_conf (service.h), so
+ * that clients find the service without being told where it is. One
+ * service per directory.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,12 +26,15 @@
 #include "blotter/commands.h"
 #include "blotter/inputs.h"
 #include "blotter/pipeline.h"
+#include "blotter/service.h"
 #include "blotter/tracker.h"
 #include "blotter/watch.h"
 #include "db/db.h"
 #include "log/log.h"
 
 #define REQUEST_TIMEOUT_MS 5000
+/* A file is fed at most this often before the service gives up on it. */
+#define MAX_FEEDS 3
 
 typedef struct service_opts {
     const char *config;
@@ -50,24 +53,6 @@ static void default_batch(char *out, size_t size, const char *prefix)
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
     snprintf(out, size, "%s-%s", prefix, stamp);
-}
-
-/* Loads the configuration and settles the service's runtime directory. */
-static int service_conf(const char *config, bl_conf *conf, char *config_path,
-                        size_t path_size, bl_err *err)
-{
-    bl_conf_defaults(conf);
-    bl_conf_locate(config, config_path, path_size);
-    if (config_path[0] && bl_conf_load(conf, config_path, err))
-        return err->code;
-    if (!conf->runtime_dir[0]) {
-        const char *base = getenv("XDG_RUNTIME_DIR");
-        if (!base || !base[0] || access(base, W_OK) != 0)
-            base = "/tmp";
-        snprintf(conf->runtime_dir, sizeof conf->runtime_dir, "%s/blotter-up-%u",
-                 base, (unsigned)getuid());
-    }
-    return BL_OK;
 }
 
 static void front_endpoint(const bl_conf *conf, char *out, size_t size)
@@ -105,7 +90,20 @@ typedef struct service {
     int watching;
     char watch_batch[256];
     int draining;
+    uint64_t retry_ns; /* [pipeline] retry_timeout */
+    uint64_t started_ns;
 } service;
+
+/* Feeds document id again (see the at-least-once note in tracker.h). */
+static void refeed(service *s, uint64_t id)
+{
+    bl_err err = {0};
+    const bl_tracker_doc *d = &s->tracker.docs[id - 1];
+    int rc = bl_pipeline_feed(s->pipe, id, d->batch, d->path, &err);
+    if (rc != BL_OK && rc != BL_EAGAIN)
+        bl_log(BL_LOG_ERROR, "feeding %s again: %s", d->path, err.msg);
+    bl_tracker_fed(&s->tracker, id, bl_time_mono_ns());
+}
 
 /* Answers one request from a client. */
 static void serve_request(service *s, void *rep)
@@ -207,6 +205,7 @@ static int serve(service *s, void *rep)
                 status = 3;
                 goto done;
             }
+            bl_tracker_fed(&s->tracker, s->fed + 1, bl_time_mono_ns());
             s->fed++;
         }
         int rc = bl_pipeline_next_event(s->pipe, 50, &hdr, note, &err);
@@ -221,7 +220,16 @@ static int serve(service *s, void *rep)
             status = 3;
             goto done;
         } else if (rc == 1) {
-            bl_tracker_doc *d = bl_tracker_apply(&s->tracker, note);
+            if (strcmp(note->kind, "restarted") == 0) {
+                /* The dead stage's work is lost: feed open files again. */
+                bl_log(BL_LOG_WARN, "%s", note->text);
+                for (size_t i = 0; i < s->fed; i++)
+                    if (!s->tracker.docs[i].complete)
+                        refeed(s, i + 1);
+                continue;
+            }
+            bl_tracker_doc *d = bl_tracker_apply(&s->tracker, note,
+                                                 bl_time_mono_ns());
             if (d && strcmp(note->kind, "done") == 0 &&
                 note->num[2] == BL_SETTLED_FAILED)
                 bl_log(BL_LOG_WARN, "refused: %s", note->text);
@@ -230,6 +238,25 @@ static int serve(service *s, void *rep)
         }
         serve_request(s, rep);
         uint64_t now = bl_time_mono_ns();
+        bl_pipeline_progress prog;
+        bl_tracker_progress(&s->tracker, (now - s->started_ns) / 1e9, &prog);
+        bl_pipeline_set_progress(s->pipe, &prog);
+        uint64_t stalled = bl_tracker_stalled(&s->tracker, now, s->retry_ns);
+        if (stalled) {
+            bl_tracker_doc *d = &s->tracker.docs[stalled - 1];
+            if (d->feeds >= MAX_FEEDS) {
+                bl_log(BL_LOG_ERROR, "%s: no outcome after %d tries; giving up "
+                       "on it", d->path, d->feeds);
+                bl_tracker_abandon(&s->tracker, stalled,
+                                   "no outcome from the pipeline");
+                if (s->watching)
+                    watch_settle(s, d);
+            } else {
+                bl_log(BL_LOG_WARN, "%s: no outcome for %llu s; feeding it again",
+                       d->path, (unsigned long long)(s->retry_ns / 1000000000ull));
+                refeed(s, stalled);
+            }
+        }
         if (s->watching && !s->draining && now >= next_scan) {
             watch_tick(s, now);
             next_scan = now + 1000000000ull;
@@ -293,12 +320,14 @@ int bl_cmd_up(int argc, char **argv)
     bl_conf conf;
     char config_path[BL_PATH_MAX], ep[BL_ENDPOINT_MAX + 16];
     bl_err err = {0};
-    if (service_conf(o.config, &conf, config_path, sizeof config_path, &err)) {
+    if (bl_service_conf(o.config, &conf, config_path, sizeof config_path, &err)) {
         fprintf(stderr, "blotter up: %s\n", err.msg);
         return 2;
     }
     bl_log_init("front", -1, conf.log_level, conf.log_file, NULL);
     service s = {0};
+    s.retry_ns = (uint64_t)conf.retry_timeout_s * 1000000000ull;
+    s.started_ns = bl_time_mono_ns();
     if (o.watch) {
         if (bl_watch_init(&s.watch, o.watch, o.done, o.quarantine, &err)) {
             fprintf(stderr, "blotter up: --watch: %s\n", err.msg);
@@ -405,7 +434,7 @@ static void *connect_front(void *ctx, const char *config, const char *cmd,
 {
     char config_path[BL_PATH_MAX], ep[BL_ENDPOINT_MAX + 16], sock_path[BL_PATH_MAX + 16];
     bl_err err = {0};
-    if (service_conf(config, conf, config_path, sizeof config_path, &err)) {
+    if (bl_service_conf(config, conf, config_path, sizeof config_path, &err)) {
         fprintf(stderr, "blotter %s: %s\n", cmd, err.msg);
         return NULL;
     }

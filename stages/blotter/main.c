@@ -16,6 +16,8 @@ static const struct {
     {"up", bl_cmd_up, "start the pipeline as a service (optionally a hot folder)"},
     {"feed", bl_cmd_feed, "submit files to the running pipeline"},
     {"down", bl_cmd_down, "stop the running pipeline after its work in flight"},
+    {"top", bl_cmd_top, "live per-stage throughput, latency and errors"},
+    {"metrics", bl_cmd_metrics, "serve the figures for Prometheus"},
     {"query", bl_cmd_query, "list recognised fields (table, CSV, JSON)"},
     {"samples", bl_cmd_samples, "generate synthetic scanned pages with truth"},
     {"train", bl_cmd_train, "train a stage model"},

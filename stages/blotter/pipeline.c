@@ -13,6 +13,7 @@
 #include "pipeline.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -25,6 +26,17 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/* The latest figures of one stage instance, and the ones before, for
+ * rates. */
+typedef struct sample {
+    int seen;
+    uint64_t at_ns, prev_at_ns;
+    int64_t items_in, items_out, errors, prev_items_in;
+    uint64_t busy_ns, prev_busy_ns;
+    double p50_ms, p95_ms;
+    char model[BL_MODEL_ID_MAX];
+} sample;
+
 typedef struct child {
     pid_t pid;
     bl_stage_id stage;
@@ -32,6 +44,7 @@ typedef struct child {
     int ready;
     int exited;
     int status;
+    int restarts;
 } child;
 
 struct bl_pipeline {
@@ -45,10 +58,88 @@ struct bl_pipeline {
     int sigfd;
     int stopping;
     pid_t parent;
+    int running; /* all stages came up: from now on, deaths are restarted */
+    char bin_dir[BL_PATH_MAX];
+    char config_path[BL_PATH_MAX];
+    char db_path[BL_PATH_MAX];
+    int has_db_path;
     child children[BL_STAGE_COUNT * BL_MAX_INSTANCES];
     int nchildren;
     bl_pipeline_stage_stats stats[BL_STAGE_COUNT];
+    void *metrics;
+    uint64_t next_publish_ns;
+    sample samples[BL_STAGE_COUNT][BL_MAX_INSTANCES];
+    bl_pipeline_progress progress;
 };
+
+void bl_pipeline_set_progress(bl_pipeline *self, const bl_pipeline_progress *p)
+{
+    self->progress = *p;
+}
+
+static void take_sample(bl_pipeline *self, const bl_msg_header *hdr,
+                        const bl_note *note)
+{
+    if (hdr->stage >= BL_STAGE_COUNT || hdr->flags >= BL_MAX_INSTANCES)
+        return;
+    sample *m = &self->samples[hdr->stage][hdr->flags];
+    if (m->seen) {
+        m->prev_at_ns = m->at_ns;
+        m->prev_items_in = m->items_in;
+        m->prev_busy_ns = m->busy_ns;
+    }
+    m->seen = 1;
+    m->at_ns = bl_time_mono_ns();
+    m->items_in = note->num[0];
+    m->items_out = note->num[1];
+    m->errors = note->num[2];
+    m->busy_ns = (uint64_t)note->num[3];
+    char model[BL_MODEL_ID_MAX] = "";
+    if (sscanf(note->text, "p50_ms=%lf p95_ms=%lf model=%63s", &m->p50_ms,
+               &m->p95_ms, model) == 3)
+        bl_strlcpy(m->model, model, sizeof m->model);
+}
+
+/* Publishes the snapshot described in pipeline.h. PUB never blocks: with
+ * nobody listening the message is simply dropped. */
+static void publish_metrics(bl_pipeline *self)
+{
+    uint64_t now = bl_time_mono_ns();
+    const bl_pipeline_progress *p = &self->progress;
+    json_t *root = json_pack(
+        "{s:I, s:{s:I, s:I, s:I, s:I, s:I, s:f}}", "time",
+        (json_int_t)(bl_time_wall_ns() / 1000000000ull), "batch", "files",
+        (json_int_t)p->files, "files_done", (json_int_t)p->files_done,
+        "pages_stored", (json_int_t)p->pages_stored, "pages_failed",
+        (json_int_t)p->pages_failed, "pages_duplicate",
+        (json_int_t)p->pages_duplicate, "eta_s", p->eta_s);
+    json_t *stages = json_array();
+    for (int s = BL_STAGE_INGEST; s < BL_STAGE_COUNT; s++)
+        for (int i = 0; i < self->conf.instances[s]; i++) {
+            const sample *m = &self->samples[s][i];
+            double dt = m->prev_at_ns ? (m->at_ns - m->prev_at_ns) / 1e9 : 0;
+            double rate = dt > 0 ? (m->items_in - m->prev_items_in) / dt : 0;
+            double busy = dt > 0 ? (m->busy_ns - m->prev_busy_ns) / 1e9 / dt : 0;
+            json_array_append_new(
+                stages,
+                json_pack("{s:s, s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
+                          "s:s, s:f}",
+                          "stage", bl_stage_name((bl_stage_id)s), "instance", i,
+                          "items_in", (json_int_t)m->items_in, "items_out",
+                          (json_int_t)m->items_out, "errors",
+                          (json_int_t)m->errors, "busy_s", m->busy_ns / 1e9,
+                          "rate", rate, "busy_share", busy, "p50_ms", m->p50_ms,
+                          "p95_ms", m->p95_ms, "model",
+                          m->model[0] ? m->model : "-", "age_s",
+                          m->seen ? (now - m->at_ns) / 1e9 : -1.0));
+        }
+    json_object_set_new(root, "stages", stages);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (text)
+        zmq_send(self->metrics, text, strlen(text), ZMQ_DONTWAIT);
+    free(text);
+}
 
 int bl_pipeline_bin_dir(char *out, size_t out_size, bl_err *err)
 {
@@ -98,10 +189,13 @@ static child *reap(bl_pipeline *self)
     return dead;
 }
 
-static int spawn(bl_pipeline *self, const char *bin_dir, bl_stage_id stage,
-                 int instance, const char *config_path, const char *db_path,
+/* Starts stage instance `instance` into slot c (a new or a dead child). */
+static int spawn(bl_pipeline *self, child *c, bl_stage_id stage, int instance,
                  bl_err *err)
 {
+    const char *bin_dir = self->bin_dir;
+    const char *config_path = self->config_path;
+    const char *db_path = self->has_db_path ? self->db_path : NULL;
     char exe[BL_PATH_MAX], inst[16];
     snprintf(exe, sizeof exe, "%s/blotter-%s", bin_dir, bl_stage_name(stage));
     snprintf(inst, sizeof inst, "%d", instance);
@@ -141,8 +235,9 @@ static int spawn(bl_pipeline *self, const char *bin_dir, bl_stage_id stage,
         fprintf(stderr, "blotter: exec %s: %s\n", exe, strerror(errno));
         _exit(127);
     }
-    child *c = &self->children[self->nchildren++];
-    *c = (child){.pid = pid, .stage = stage, .instance = instance};
+    int restarts = c->pid ? c->restarts + 1 : 0;
+    *c = (child){.pid = pid, .stage = stage, .instance = instance,
+                 .restarts = restarts};
     return BL_OK;
 }
 
@@ -210,6 +305,8 @@ static int recv_event(bl_pipeline *self, bl_msg_header *hdr, bl_note *note,
             s->cpu_ns += strtoull(cpu + 7, NULL, 10);
         self->stats[hdr->stage].instances++;
     }
+    if (strcmp(note->kind, "metrics") == 0)
+        take_sample(self, hdr, note);
     if (strcmp(note->kind, "ready") == 0) {
         for (int i = 0; i < self->nchildren; i++)
             if (self->children[i].stage == (bl_stage_id)hdr->stage &&
@@ -260,8 +357,14 @@ bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
     self->conf = *conf;
     self->sigfd = -1;
     self->parent = getpid();
-    char bin_dir[BL_PATH_MAX], ep[BL_ENDPOINT_MAX];
-    int rc = bl_pipeline_bin_dir(bin_dir, sizeof bin_dir, err);
+    char ep[BL_ENDPOINT_MAX];
+    bl_strlcpy(self->config_path, config_path ? config_path : "",
+               sizeof self->config_path);
+    if (db_path) {
+        bl_strlcpy(self->db_path, db_path, sizeof self->db_path);
+        self->has_db_path = 1;
+    }
+    int rc = bl_pipeline_bin_dir(self->bin_dir, sizeof self->bin_dir, err);
     if (rc || (rc = make_run_dir(self, err)))
         goto fail;
     self->sigfd = bl_runtime_signals_install(err);
@@ -272,7 +375,8 @@ bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
     self->events = bl_runtime_socket(self->ctx, ZMQ_PULL, conf, err);
     self->control = bl_runtime_socket(self->ctx, ZMQ_PUB, conf, err);
     self->feed = bl_runtime_socket(self->ctx, ZMQ_PUSH, conf, err);
-    if (!self->events || !self->control || !self->feed)
+    self->metrics = bl_runtime_socket(self->ctx, ZMQ_PUB, conf, err);
+    if (!self->events || !self->control || !self->feed || !self->metrics)
         goto fail;
     /* Events are small and must never block a stage: a deep queue. */
     int deep = 100000;
@@ -281,17 +385,22 @@ bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
                                sizeof ep, err)) ||
         (rc = bl_runtime_bind(self->events, ep, err)) ||
         (rc = bl_conf_control_endpoint(conf, self->run_dir, ep, sizeof ep, err)) ||
-        (rc = bl_runtime_bind(self->control, ep, err)))
+        (rc = bl_runtime_bind(self->control, ep, err)) ||
+        (rc = bl_conf_metrics_endpoint(conf, self->run_dir, ep, sizeof ep, err)) ||
+        (rc = bl_runtime_bind(self->metrics, ep, err)))
         goto fail;
 
     /* Downstream first, so each stage's peers are listening when it starts. */
     for (int s = BL_STAGE_WRITE; s >= BL_STAGE_INGEST; s--)
         for (int i = 0; i < conf->instances[s]; i++)
-            if ((rc = spawn(self, bin_dir, (bl_stage_id)s, i, config_path,
-                            db_path, err)))
+            if ((rc = spawn(self, &self->children[self->nchildren++],
+                            (bl_stage_id)s, i, err)))
                 goto fail;
     if ((rc = wait_ready(self, err)))
         goto fail;
+    /* A stage that fails to start would fail again: restarts are for
+     * stages that die at work. */
+    self->running = 1;
     if ((rc = bl_runtime_connect_stage(self->feed, conf, BL_STAGE_INGEST,
                                        self->run_dir, err)))
         goto fail;
@@ -344,11 +453,36 @@ int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
         if (dead) {
             char how[128];
             describe_status(dead->status, how, sizeof how);
+            /* The supervisor's policy: restart a dead instance while it has
+             * restarts left; the caller feeds its lost work again. */
+            if (self->running && dead->restarts < self->conf.max_restarts) {
+                int restarts = dead->restarts;
+                bl_err serr = {0};
+                if (spawn(self, dead, dead->stage, dead->instance, &serr) == BL_OK) {
+                    memset(note, 0, sizeof *note);
+                    memset(hdr, 0, sizeof *hdr);
+                    bl_strlcpy(note->kind, "restarted", sizeof note->kind);
+                    snprintf(note->text, sizeof note->text, "stage %s (instance "
+                             "%d) %s; restarted (%d of %d)",
+                             bl_stage_name(dead->stage), dead->instance, how,
+                             restarts + 1, self->conf.max_restarts);
+                    return 1;
+                }
+                return bl_err_set(err, BL_EINTERNAL, "stage %s (instance %d) %s "
+                                  "and could not be restarted: %s",
+                                  bl_stage_name(dead->stage), dead->instance,
+                                  how, serr.msg);
+            }
             return bl_err_set(err, BL_EINTERNAL, "stage %s (instance %d, pid "
-                              "%d) %s", bl_stage_name(dead->stage),
-                              dead->instance, (int)dead->pid, how);
+                              "%d) %s%s", bl_stage_name(dead->stage),
+                              dead->instance, (int)dead->pid, how,
+                              self->conf.max_restarts ? " too often" : "");
         }
         uint64_t now = bl_time_mono_ns();
+        if (self->metrics && now >= self->next_publish_ns) {
+            publish_metrics(self);
+            self->next_publish_ns = now + 1000000000ull;
+        }
         if (now >= deadline)
             return 0;
         zmq_pollitem_t items[] = {
@@ -455,6 +589,8 @@ int bl_pipeline_stop(bl_pipeline **pself,
         zmq_close(self->events);
     if (self->control)
         zmq_close(self->control);
+    if (self->metrics)
+        zmq_close(self->metrics);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     remove_run_dir(self);

@@ -29,8 +29,18 @@ int bl_pipeline_feed(bl_pipeline *self, uint64_t doc_id, const char *batch,
                      const char *path, bl_err *err);
 
 /* Waits up to timeout_ms for an event. Returns 1 with *hdr and *note set,
- * 0 on timeout, or a negative code if a stage died or a signal arrived
- * (err says which). */
+ * 0 on timeout, or a negative code if a signal arrived or a stage died more
+ * often than [pipeline] max_restarts allows (err says which). A stage that
+ * dies within that allowance is started again and reported as an event of
+ * kind "restarted" (text says which and how it died): the work it held is
+ * lost, and the caller should feed its incomplete files again.
+ * While waiting, the stages' once-a-second figures are gathered and
+ * published as one JSON snapshot a second on [endpoints] metrics:
+ *   {"time": T, "batch": {"files", "files_done", "pages_stored",
+ *    "pages_failed", "pages_duplicate", "eta_s"},
+ *    "stages": [{"stage", "instance", "items_in", "items_out", "errors",
+ *                "busy_s", "rate", "busy_share", "p50_ms", "p95_ms",
+ *                "model", "age_s"}]} */
 int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
                            bl_msg_header *hdr, bl_note *note, bl_err *err);
 
@@ -39,6 +49,15 @@ typedef struct bl_pipeline_stage_stats {
     int instances;
     bl_stage_stats sum;
 } bl_pipeline_stage_stats;
+
+/* The batch progress included in the published metrics. */
+typedef struct bl_pipeline_progress {
+    int64_t files, files_done;
+    int64_t pages_stored, pages_failed, pages_duplicate;
+    double eta_s; /* < 0: unknown */
+} bl_pipeline_progress;
+
+void bl_pipeline_set_progress(bl_pipeline *self, const bl_pipeline_progress *p);
 
 /* Asks every stage to stop, waits up to [pipeline] drain_timeout, then
  * terminates what is left and removes the runtime directory. Fills stats

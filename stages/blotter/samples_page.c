@@ -1,21 +1,30 @@
 /*
- * samples_page: one synthetic record-card page and its truth (see the
- * header for what a page holds and its limits).
+ * samples_page: layout, hand-writing and marks of one synthetic page (see
+ * the header for what a page holds, samples_scan.h for the scanner).
  *
- * Composition: everything is drawn into an ink layer (0 = paper,
- * 255 = full ink) by taking the maximum, the way overlapping strokes of
- * dark ink look on paper; printed parts are full ink, hand-writing is the
- * MNIST gray level times a per-page pen darkness. The page is binarised at
- * half ink (>= 128), and each digit's truth box is the box of its own
- * pixels at or above that level: the layout keeps every printed element
- * and ruled line at least 15 px away from the writing, so no other source
- * contributes ink inside a digit's box.
+ * Composition: everything is drawn at the output resolution into an
+ * upright ink layer (0 = paper, 255 = full ink) by taking the maximum, the
+ * way overlapping strokes of dark ink look on paper. Sizes below are in
+ * pixels at 300 dpi and scaled by dpi/300 (S()).
  *
- * Digits: an MNIST sample of the wanted class is cropped to its ink and
- * scaled (bl_image_scale) to a height drawn around the page's writer height
- * (50-110 px, +-10% per digit), placed with gaps of 5-25 px between ink
- * boxes and +-4 px of baseline jitter, so in this version digits never
- * touch.
+ * Hand-writing: a page has one writer, drawn once: digit height 50-110 px,
+ * slant (horizontal shear) -0.15..0.35, pen weight and darkness, spacing.
+ * Each digit is an MNIST sample of its class, cropped to its ink and
+ * resampled bilinearly straight into the sheared, scaled glyph, then passed
+ * through the pen curve (a ramp from `pen_lo` to pen_lo + 70 of MNIST's
+ * gray: a high pen_lo gives a thin pen); per digit the height varies
+ * +-12%, the width +-10%, the slant +-0.08 and the baseline +-6% of the
+ * height. Digits are spaced 8-45% of the height apart, ink box to ink box,
+ * so in an ordinary field they never touch; a touching field moves chosen
+ * neighbours together row by row until their ink meets and then overlaps
+ * by 0-3 px.
+ *
+ * Layout: a header (title, department, form number, rule, instructions),
+ * then the fields flowed in rows (label left or above; box, underline,
+ * comb or free), then the layout's furniture (photograph frame, narrative
+ * lines, item table, boilerplate paragraph, signature line). Writing stays
+ * at least 230 px from the sheet's edges, so 5 degrees of skew and dark
+ * edges never cut it.
  */
 #include "blotter/samples_page.h"
 
@@ -25,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blotter/samples_font.h"
+#include "blotter/samples_scan.h"
 
 /* ---- RNG ---------------------------------------------------------------- */
 
@@ -54,6 +63,35 @@ double bl_samples_rng_real(bl_samples_rng *rng, double lo, double hi)
 {
     double u = (double)(bl_samples_rng_next(rng) >> 11) * 0x1.0p-53;
     return lo + u * (hi - lo);
+}
+
+/* ---- Options, sizes ------------------------------------------------------ */
+
+void bl_samples_options_default(bl_samples_options *opt)
+{
+    *opt = (bl_samples_options){.dpi = BL_SAMPLES_DPI,
+                                .rotate = 0.10,
+                                .skew = 5.0,
+                                .noise = 0.50,
+                                .blur = 0.25,
+                                .stamp = 0.40,
+                                .scribble = 0.70,
+                                .edges = 0.25,
+                                .blank = 0.02,
+                                .touching = 0.10,
+                                .cross = 0.10};
+}
+
+void bl_samples_page_size(int dpi, int *width, int *height)
+{
+    *width = (int)lround(210.0 / 25.4 * dpi);
+    *height = (int)lround(297.0 / 25.4 * dpi);
+}
+
+const char *bl_samples_style_name(bl_samples_style style)
+{
+    static const char *const names[] = {"box", "underline", "comb", "free"};
+    return style >= 0 && style <= BL_STYLE_FREE ? names[style] : "?";
 }
 
 /* ---- Source ------------------------------------------------------------- */
@@ -92,288 +130,934 @@ void bl_samples_source_free(bl_samples_source *self)
     }
 }
 
-/* ---- Drawing ------------------------------------------------------------ */
+/* ---- Page context and drawing ------------------------------------------- */
 
 enum {
-    INK_LEVEL = 128,     /* binarisation threshold of the ink layer */
-    MARGIN_X = 150,      /* left and right print margins, px */
-    LABEL_SCALE = 4,     /* 28 px labels: 10-12 pt print */
-    TITLE_SCALE = 5,     /* 35 px title: 14 pt, still below hand-writing */
-    SMALL_SCALE = 3,     /* 21 px small print */
-    LABEL_GAP = 80,      /* label to first digit */
-    FIELD_GAP = 140,     /* a field's end to the next label in a row */
-    LINE = 3             /* ruled line thickness */
+    EDGE = 230,          /* writing keeps this far from the sheet's edges */
+    INK_LEVEL = 128,     /* a glyph pixel at or above this is its ink */
+    MAX_GLYPHS = BL_SAMPLES_MAX_FIELDS * BL_SAMPLES_MAX_DIGITS,
+    MAX_KEEP = 64
 };
+
+typedef struct glyph {
+    bl_image *img;  /* ink layer, 0..255 */
+    bl_box ink;     /* pixels >= INK_LEVEL, in img coordinates */
+    int x, y;       /* img's top-left, relative to its field, then page */
+} glyph;
+
+typedef struct writer {
+    double h;        /* digit height, px at the page's dpi */
+    double slant;    /* shear: x shift per px of height above the base */
+    int pen_lo;      /* pen curve start on MNIST's gray */
+    int pen;         /* darkness 0..255 */
+    double space_lo, space_hi; /* gap range, times h */
+} writer;
+
+typedef struct ctx {
+    bl_samples_rng rng;
+    const bl_samples_source *src;
+    bl_samples_fonts *fonts;
+    const bl_samples_options *opt;
+    double f;              /* dpi / 300 */
+    bl_image *ink;         /* the upright layer */
+    bl_samples_page *truth;
+    writer w;
+    glyph glyphs[MAX_GLYPHS];
+    int glyph_field[MAX_GLYPHS], nglyphs;
+    bl_box keep[MAX_KEEP]; /* writing areas that marks must avoid */
+    int nkeep;
+    int label_px, print;   /* label size, print darkness */
+    int x0, x1;            /* writing column, page pixels */
+} ctx;
 
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
-static void fill_rect(bl_image *ink, int x, int y, int w, int h)
+static int S(const ctx *c, double v) { return (int)lround(v * c->f); }
+static int R(ctx *c, int lo, int hi) { return bl_samples_rng_int(&c->rng, lo, hi); }
+static double U(ctx *c, double lo, double hi) { return bl_samples_rng_real(&c->rng, lo, hi); }
+
+static void fill_rect(bl_image *ink, int x, int y, int w, int h, int level)
 {
     int x0 = imax(x, 0), y0 = imax(y, 0);
     int x1 = imin(x + w, ink->width), y1 = imin(y + h, ink->height);
     for (int yy = y0; yy < y1; yy++)
-        memset(&BL_PIX(ink, x0, yy), 255, (size_t)imax(x1 - x0, 0));
+        for (int xx = x0; xx < x1; xx++)
+            if (BL_PIX(ink, xx, yy) < level)
+                BL_PIX(ink, xx, yy) = (uint8_t)level;
 }
 
-static void outline_rect(bl_image *ink, int x, int y, int w, int h, int t)
+static void outline_rect(bl_image *ink, int x, int y, int w, int h, int t,
+                         int level)
 {
-    fill_rect(ink, x, y, w, t);
-    fill_rect(ink, x, y + h - t, w, t);
-    fill_rect(ink, x, y, t, h);
-    fill_rect(ink, x + w - t, y, t, h);
+    fill_rect(ink, x, y, w, t, level);
+    fill_rect(ink, x, y + h - t, w, t, level);
+    fill_rect(ink, x, y, t, h, level);
+    fill_rect(ink, x + w - t, y, t, h, level);
 }
+
+static void hline(ctx *c, int x, int y, int w, int t) { fill_rect(c->ink, x, y, w, t, c->print); }
+static void vline(ctx *c, int x, int y, int h, int t) { fill_rect(c->ink, x, y, t, h, c->print); }
+
+static void text(ctx *c, bl_font_face face, int px, int x, int base, const char *s)
+{
+    bl_samples_text_draw(c->fonts, c->ink, face, px, x, base, c->print, s);
+}
+
+static int text_w(ctx *c, bl_font_face face, int px, const char *s)
+{
+    return bl_samples_text_width(c->fonts, face, px, s);
+}
+
+/* Composes src (an ink image) at (x, y), optionally scaled by level/255. */
+static void compose(bl_image *ink, const bl_image *src, int x, int y, int level)
+{
+    for (int yy = 0; yy < src->height; yy++) {
+        int py = y + yy;
+        if (py < 0 || py >= ink->height)
+            continue;
+        for (int xx = 0; xx < src->width; xx++) {
+            int px = x + xx;
+            if (px < 0 || px >= ink->width)
+                continue;
+            int v = BL_PIX(src, xx, yy) * level / 255;
+            if (v > BL_PIX(ink, px, py))
+                BL_PIX(ink, px, py) = (uint8_t)v;
+        }
+    }
+}
+
+/* Composes src rotated by deg about its centre, centred at (cx, cy). */
+static void compose_rotated(bl_image *ink, const bl_image *src, int cx, int cy,
+                            double deg, int level)
+{
+    double t = deg * M_PI / 180, cs = cos(t), sn = sin(t);
+    int r = (int)ceil(hypot(src->width, src->height) / 2) + 1;
+    double scx = src->width / 2.0, scy = src->height / 2.0;
+    for (int y = imax(cy - r, 0); y < imin(cy + r, ink->height); y++)
+        for (int x = imax(cx - r, 0); x < imin(cx + r, ink->width); x++) {
+            double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+            double u = cs * dx + sn * dy + scx - 0.5, v = -sn * dx + cs * dy + scy - 0.5;
+            int u0 = (int)floor(u), v0 = (int)floor(v);
+            if (u0 < -1 || v0 < -1 || u0 >= src->width || v0 >= src->height)
+                continue;
+            double fu = u - u0, fv = v - v0, acc = 0;
+            for (int k = 0; k < 4; k++) {
+                int uu = u0 + (k & 1), vv = v0 + (k >> 1);
+                if (uu < 0 || vv < 0 || uu >= src->width || vv >= src->height)
+                    continue;
+                acc += BL_PIX(src, uu, vv) * ((k & 1) ? fu : 1 - fu) *
+                       ((k >> 1) ? fv : 1 - fv);
+            }
+            int val = (int)(acc * level / 255);
+            if (val > BL_PIX(ink, x, y))
+                BL_PIX(ink, x, y) = (uint8_t)val;
+        }
+}
+
+static void brush(bl_image *ink, double cx, double cy, double r, int level)
+{
+    for (int y = imax((int)floor(cy - r - 1), 0); y <= imin((int)ceil(cy + r + 1), ink->height - 1); y++)
+        for (int x = imax((int)floor(cx - r - 1), 0); x <= imin((int)ceil(cx + r + 1), ink->width - 1); x++) {
+            double d = hypot(x + 0.5 - cx, y + 0.5 - cy);
+            double cov = fmin(fmax(r + 0.5 - d, 0), 1);
+            int v = (int)(cov * level);
+            if (v > BL_PIX(ink, x, y))
+                BL_PIX(ink, x, y) = (uint8_t)v;
+        }
+}
+
+static int boxes_meet(bl_box a, bl_box b)
+{
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+static bl_box grow(bl_box b, int m) { return (bl_box){b.x - m, b.y - m, b.w + 2 * m, b.h + 2 * m}; }
+
+static int is_free(const ctx *c, bl_box b)
+{
+    for (int i = 0; i < c->nkeep; i++)
+        if (boxes_meet(b, c->keep[i]))
+            return 0;
+    return 1;
+}
+
+/* ---- Hand-writing -------------------------------------------------------- */
+
+/* An MNIST sample of class d as a sheared, scaled glyph of ink height about
+ * h. Retries with another sample when nothing reaches the ink level. */
+static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
+{
+    const bl_mnist *m = c->src->mnist;
+    for (;;) {
+        int idx = c->src->by_label[d][R(c, 0, c->src->nby_label[d] - 1)];
+        const uint8_t *px = m->images + (size_t)idx * (size_t)(m->rows * m->cols);
+        int x0 = m->cols, y0 = m->rows, x1 = -1, y1 = -1;
+        for (int y = 0; y < m->rows; y++)
+            for (int x = 0; x < m->cols; x++)
+                if (px[y * m->cols + x] > 0) {
+                    x0 = imin(x0, x), x1 = imax(x1, x);
+                    y0 = imin(y0, y), y1 = imax(y1, y);
+                }
+        if (x1 < 0)
+            continue;
+        double s = h / (y1 - y0 + 1), sx = s * wscale;
+        int gh = (int)ceil(h) + 2;
+        int gw = (int)ceil((x1 - x0 + 1) * sx + fabs(slant) * h) + 2;
+        double base = slant > 0 ? 0 : -slant * h;
+        bl_image *img = bl_image_new(gw, gh);
+        int lo = c->w.pen_lo, span = 70;
+        bl_box ink = {gw, gh, -1, -1};
+        for (int Y = 0; Y < gh; Y++) {
+            double yy = Y + 0.5 - 1;
+            double v = yy / s - 0.5 + y0;
+            int v0 = (int)floor(v);
+            double fv = v - v0;
+            for (int X = 0; X < gw; X++) {
+                double xu = X + 0.5 - 1 - base - slant * (h - yy);
+                double u = xu / sx - 0.5 + x0;
+                int u0 = (int)floor(u);
+                if (u0 < x0 - 1 || u0 > x1 || v0 < y0 - 1 || v0 > y1)
+                    continue;
+                double fu = u - u0, acc = 0;
+                for (int k = 0; k < 4; k++) {
+                    int uu = u0 + (k & 1), vv = v0 + (k >> 1);
+                    if (uu < 0 || vv < 0 || uu >= m->cols || vv >= m->rows)
+                        continue;
+                    acc += px[vv * m->cols + uu] * ((k & 1) ? fu : 1 - fu) *
+                           ((k >> 1) ? fv : 1 - fv);
+                }
+                double t = (acc - lo) / span;
+                t = t < 0 ? 0 : t > 1 ? 1 : t;
+                int val = (int)lround(t * c->w.pen);
+                BL_PIX(img, X, Y) = (uint8_t)val;
+                if (val >= INK_LEVEL) {
+                    ink.x = imin(ink.x, X), ink.w = imax(ink.w, X);
+                    ink.y = imin(ink.y, Y), ink.h = imax(ink.h, Y);
+                }
+            }
+        }
+        if (ink.w < 0) {
+            bl_image_destroy(&img);
+            continue;
+        }
+        ink.w = ink.w - ink.x + 1;
+        ink.h = ink.h - ink.y + 1;
+        return (glyph){img, ink, 0, 0};
+    }
+}
+
+/* Smallest horizontal ink distance from a's right side to b's left side
+ * over the rows they share (b to the right of a), or INT32_MAX. */
+static int ink_gap(const glyph *a, const glyph *b)
+{
+    int best = INT32_MAX;
+    int y0 = imax(a->y, b->y), y1 = imin(a->y + a->img->height, b->y + b->img->height);
+    for (int y = y0; y < y1; y++) {
+        int ra = -1, lb = -1;
+        for (int x = a->img->width - 1; x >= 0 && ra < 0; x--)
+            if (BL_PIX(a->img, x, y - a->y) >= INK_LEVEL)
+                ra = a->x + x;
+        for (int x = 0; x < b->img->width && lb < 0; x++)
+            if (BL_PIX(b->img, x, y - b->y) >= INK_LEVEL)
+                lb = b->x + x;
+        if (ra >= 0 && lb >= 0 && lb - ra - 1 < best)
+            best = lb - ra - 1;
+    }
+    return best;
+}
+
+/* ---- Fields -------------------------------------------------------------- */
+
+typedef enum { V_PLAIN, V_DATE, V_TIME, V_PHONE, V_AMOUNT } value_kind;
+
+typedef struct field_kind {
+    const char *name, *label;
+    int min_digits, max_digits;
+    value_kind kind;
+} field_kind;
+
+static void make_value(ctx *c, const field_kind *k, char *value)
+{
+    switch (k->kind) {
+    case V_DATE: /* DDMMYYYY or DDMMYY, a date of the paper archive era */
+        if (k->max_digits == 6)
+            snprintf(value, BL_SAMPLES_MAX_DIGITS + 1, "%02d%02d%02d", R(c, 1, 28),
+                     R(c, 1, 12), R(c, 50, 99));
+        else
+            snprintf(value, BL_SAMPLES_MAX_DIGITS + 1, "%02d%02d%04d", R(c, 1, 28),
+                     R(c, 1, 12), R(c, 1950, 1999));
+        return;
+    case V_TIME:
+        snprintf(value, BL_SAMPLES_MAX_DIGITS + 1, "%02d%02d", R(c, 0, 23), R(c, 0, 59));
+        return;
+    case V_PHONE: { /* a leading 0 then area code and number */
+        value[0] = '0';
+        for (int i = 1; i < 10; i++)
+            value[i] = (char)('0' + R(c, i == 1 ? 1 : 0, 9));
+        value[10] = '\0';
+        return;
+    }
+    default: {
+        int n = R(c, k->min_digits, k->max_digits);
+        for (int i = 0; i < n; i++)
+            value[i] = (char)('0' + R(c, i == 0 && k->kind == V_AMOUNT ? 1 : 0, 9));
+        value[n] = '\0';
+    }
+    }
+}
+
+/* A field laid out relative to its origin (the writing baseline's left
+ * end), before it is placed on the page. */
+typedef struct field_plan {
+    bl_samples_field *truth;
+    glyph g[BL_SAMPLES_MAX_DIGITS];
+    int n;
+    bl_box writing;      /* union of ink boxes */
+    bl_box extent;       /* everything drawn: label, guides, writing */
+    int label_x, label_base, label_above;
+    const char *label;
+    /* guides */
+    bl_box box;          /* BOX: the printed box */
+    int line_y, line_x0, line_x1; /* UNDERLINE */
+    int cells, cell_w, cell_x0, cell_top, cell_bottom, teeth; /* COMB */
+} field_plan;
 
 static bl_box box_union(bl_box a, bl_box b)
 {
-    if (a.w == 0)
+    if (a.w <= 0)
         return b;
     int x0 = imin(a.x, b.x), y0 = imin(a.y, b.y);
     int x1 = imax(a.x + a.w, b.x + b.w), y1 = imax(a.y + a.h, b.y + b.h);
     return (bl_box){x0, y0, x1 - x0, y1 - y0};
 }
 
-/* ---- Layout ------------------------------------------------------------- */
+static void plan_field(ctx *c, const field_kind *k, bl_samples_style style,
+                       int touching, int crossing, field_plan *p)
+{
+    bl_samples_field *t = p->truth;
+    bl_strlcpy(t->name, k->name, sizeof t->name);
+    make_value(c, k, t->value);
+    p->n = t->ndigits = (int)strlen(t->value);
+    t->style = style;
+    p->label = k->label;
 
-typedef struct field_kind {
-    const char *name;
-    const char *label;
-    int min_digits, max_digits;
-} field_kind;
+    /* Draw every digit's randomness first, the same whatever the style. */
+    double h[BL_SAMPLES_MAX_DIGITS], ws[BL_SAMPLES_MAX_DIGITS], sl[BL_SAMPLES_MAX_DIGITS];
+    double jit[BL_SAMPLES_MAX_DIGITS], gap[BL_SAMPLES_MAX_DIGITS];
+    int touch_pair[BL_SAMPLES_MAX_DIGITS], overlap[BL_SAMPLES_MAX_DIGITS];
+    int forced = R(c, 1, p->n - 1);
+    for (int i = 0; i < p->n; i++) {
+        h[i] = c->w.h * U(c, 0.88, 1.12);
+        ws[i] = U(c, 0.9, 1.1);
+        sl[i] = c->w.slant + U(c, -0.08, 0.08);
+        jit[i] = c->w.h * U(c, -0.06, 0.06);
+        gap[i] = c->w.h * U(c, c->w.space_lo, c->w.space_hi);
+        touch_pair[i] = i > 0 && (i == forced || U(c, 0, 1) < 0.3);
+        overlap[i] = R(c, 0, S(c, 3));
+    }
+    for (int i = 0; i < p->n; i++)
+        p->g[i] = make_digit(c, t->value[i] - '0', h[i], ws[i], sl[i]);
 
-static const field_kind KINDS[] = {
-    {"case_number", "CASE NO.", 5, 8},
-    {"date", "DATE", 8, 8},
-    {"badge_number", "BADGE NO.", 3, 5},
-    {"phone", "PHONE", 10, 10},
-    {"station", "STATION", 3, 3},
-    {"amount", "AMOUNT", 3, 6},
-    {"vehicle_reg", "VEHICLE REG.", 4, 7},
-    {"postcode", "POSTCODE", 5, 5},
-    {"report_number", "REPORT NO.", 6, 9},
-    {"officer_id", "OFFICER ID", 4, 6},
+    int pad = S(c, U(c, 18, 40));
+    if (style == BL_STYLE_COMB) {
+        int maxw = 0;
+        for (int i = 0; i < p->n; i++)
+            maxw = imax(maxw, p->g[i].ink.w);
+        p->cell_w = imax(maxw + 2 * S(c, 12), (int)(0.8 * c->w.h)) + S(c, U(c, 0, 20));
+        p->cells = p->n + R(c, 0, 2);
+        p->teeth = R(c, 0, 1);
+        for (int i = 0; i < p->n; i++) {
+            glyph *g = &p->g[i];
+            int cx = i * p->cell_w + p->cell_w / 2 + S(c, U(c, -5, 5));
+            int lx = cx - g->ink.w / 2;
+            lx = imax(lx, i * p->cell_w + S(c, 8));
+            lx = imin(lx, (i + 1) * p->cell_w - S(c, 8) - g->ink.w);
+            g->x = lx - g->ink.x;
+            g->y = (int)lround(jit[i]) - (g->ink.y + g->ink.h);
+        }
+    } else {
+        int pen_x = 0;
+        for (int i = 0; i < p->n; i++) {
+            glyph *g = &p->g[i];
+            g->y = (int)lround(jit[i]) - (g->ink.y + g->ink.h);
+            if (i == 0) {
+                g->x = -g->ink.x;
+            } else {
+                g->x = pen_x + imax((int)lround(gap[i]), S(c, 8)) - g->ink.x;
+                if (touching && touch_pair[i]) {
+                    int d = ink_gap(&p->g[i - 1], g);
+                    if (d != INT32_MAX)
+                        g->x -= d + 1 + overlap[i];
+                }
+            }
+            pen_x = imax(pen_x, g->x + g->ink.x + g->ink.w);
+        }
+    }
+    t->touching = 0;
+    if (touching && style != BL_STYLE_COMB)
+        for (int i = 1; i < p->n; i++)
+            if (touch_pair[i] && ink_gap(&p->g[i - 1], &p->g[i]) <= 0)
+                t->touching = 1;
+
+    bl_box wr = {0, 0, 0, 0};
+    for (int i = 0; i < p->n; i++) {
+        const glyph *g = &p->g[i];
+        wr = box_union(wr, (bl_box){g->x + g->ink.x, g->y + g->ink.y, g->ink.w, g->ink.h});
+    }
+    p->writing = wr;
+    bl_box ext = wr;
+    int lt = S(c, 3);
+    switch (style) {
+    case BL_STYLE_BOX:
+        p->box = (bl_box){wr.x - pad, wr.y - pad, wr.w + 2 * pad + S(c, U(c, 0, 160)),
+                          wr.h + 2 * pad};
+        ext = box_union(ext, p->box);
+        break;
+    case BL_STYLE_UNDERLINE:
+        p->line_y = crossing ? wr.y + wr.h - (int)(wr.h * U(c, 0.12, 0.3))
+                             : wr.y + wr.h + S(c, U(c, 6, 22));
+        p->line_x0 = wr.x - S(c, U(c, 10, 50));
+        p->line_x1 = wr.x + wr.w + S(c, U(c, 30, 260));
+        ext = box_union(ext, (bl_box){p->line_x0, p->line_y, p->line_x1 - p->line_x0, lt});
+        t->crossing = crossing;
+        break;
+    case BL_STYLE_COMB:
+        p->cell_x0 = 0;
+        p->cell_top = wr.y - pad;
+        p->cell_bottom = wr.y + wr.h + pad;
+        ext = box_union(ext, (bl_box){0, p->cell_top, p->cells * p->cell_w + lt,
+                                      p->cell_bottom - p->cell_top + lt});
+        break;
+    default:
+        break;
+    }
+    /* The label: left of the guides, or above them. */
+    int lw = text_w(c, BL_FONT_SANS, c->label_px, p->label);
+    p->label_above = U(c, 0, 1) < 0.3;
+    if (p->label_above) {
+        p->label_x = ext.x;
+        p->label_base = ext.y - S(c, 22);
+        ext = box_union(ext, (bl_box){ext.x, p->label_base - c->label_px, lw, c->label_px});
+    } else {
+        p->label_x = ext.x - S(c, U(c, 35, 70)) - lw;
+        p->label_base = style == BL_STYLE_UNDERLINE && !crossing ? p->line_y
+                                                                 : wr.y + wr.h;
+        ext = box_union(ext, (bl_box){p->label_x, p->label_base - c->label_px, lw,
+                                      c->label_px + S(c, 12)});
+    }
+    p->extent = ext;
+}
+
+/* Draws a planned field with its origin at (ox, oy) and keeps its glyphs. */
+static void place_field(ctx *c, field_plan *p, int ox, int oy, int field_index)
+{
+    int lt = S(c, 3);
+    text(c, BL_FONT_SANS, c->label_px, ox + p->label_x, oy + p->label_base, p->label);
+    switch (p->truth->style) {
+    case BL_STYLE_BOX:
+        outline_rect(c->ink, ox + p->box.x, oy + p->box.y, p->box.w, p->box.h, lt, c->print);
+        break;
+    case BL_STYLE_UNDERLINE:
+        hline(c, ox + p->line_x0, oy + p->line_y, p->line_x1 - p->line_x0, lt);
+        break;
+    case BL_STYLE_COMB: {
+        int y0 = oy + p->cell_top, y1 = oy + p->cell_bottom;
+        int tooth = p->teeth ? (y1 - y0) / 3 : y1 - y0;
+        hline(c, ox, y1, p->cells * p->cell_w + lt, lt);
+        if (!p->teeth)
+            hline(c, ox, y0, p->cells * p->cell_w + lt, lt);
+        for (int i = 0; i <= p->cells; i++)
+            vline(c, ox + i * p->cell_w, y1 - tooth, tooth + lt, lt);
+        break;
+    }
+    default:
+        break;
+    }
+    for (int i = 0; i < p->n; i++) {
+        glyph *g = &p->g[i];
+        g->x += ox;
+        g->y += oy;
+        compose(c->ink, g->img, g->x, g->y, 255);
+        c->glyphs[c->nglyphs] = *g;
+        c->glyph_field[c->nglyphs++] = field_index;
+        g->img = NULL;
+    }
+    bl_box wr = {ox + p->writing.x, oy + p->writing.y, p->writing.w, p->writing.h};
+    if (c->nkeep < MAX_KEEP)
+        c->keep[c->nkeep++] = grow(wr, S(c, 40));
+}
+
+static void free_plan(field_plan *p)
+{
+    for (int i = 0; i < p->n; i++)
+        bl_image_destroy(&p->g[i].img);
+}
+
+/* ---- Layouts ------------------------------------------------------------- */
+
+static const field_kind ARREST[] = {
+    {"arrest_number", "Arrest No.", 6, 8, V_PLAIN},
+    {"case_number", "Case No.", 5, 8, V_PLAIN},
+    {"date_of_arrest", "Date of arrest", 8, 8, V_DATE},
+    {"time_of_arrest", "Time", 4, 4, V_TIME},
+    {"date_of_birth", "Date of birth", 6, 6, V_DATE},
+    {"badge_number", "Arresting officer, badge", 3, 5, V_PLAIN},
+    {"booking_number", "Booking No.", 5, 7, V_PLAIN},
+    {"phone", "Telephone", 10, 10, V_PHONE},
+    {"cell_number", "Cell", 2, 3, V_PLAIN},
+    {"bail_amount", "Bail", 3, 6, V_AMOUNT},
+    {"height_cm", "Height (cm)", 3, 3, V_PLAIN},
+    {"precinct", "Precinct", 2, 3, V_PLAIN},
 };
-enum { NKINDS = sizeof KINDS / sizeof KINDS[0] };
+static const field_kind INCIDENT[] = {
+    {"report_number", "Report No.", 6, 9, V_PLAIN},
+    {"case_number", "Case No.", 5, 8, V_PLAIN},
+    {"date", "Date of incident", 8, 8, V_DATE},
+    {"time", "Time", 4, 4, V_TIME},
+    {"badge_number", "Badge No.", 3, 5, V_PLAIN},
+    {"officer_id", "Officer ID", 4, 6, V_PLAIN},
+    {"phone", "Complainant tel.", 10, 10, V_PHONE},
+    {"vehicle_reg", "Vehicle reg.", 4, 7, V_PLAIN},
+    {"postcode", "Postcode", 5, 5, V_PLAIN},
+    {"damage_amount", "Estimated damage", 3, 6, V_AMOUNT},
+    {"unit", "Unit", 2, 3, V_PLAIN},
+};
+static const field_kind RECEIPT[] = {
+    {"receipt_number", "Receipt No.", 6, 8, V_PLAIN},
+    {"case_number", "Case No.", 5, 8, V_PLAIN},
+    {"date", "Date received", 8, 8, V_DATE},
+    {"badge_number", "Received by, badge", 3, 5, V_PLAIN},
+    {"owner_phone", "Owner tel.", 10, 10, V_PHONE},
+    {"locker", "Locker No.", 2, 4, V_PLAIN},
+    {"total_amount", "Total value", 3, 6, V_AMOUNT},
+    {"officer_id", "Officer ID", 4, 6, V_PLAIN},
+};
+
+typedef enum { L_ARREST, L_INCIDENT, L_RECEIPT } layout_id;
 
 typedef struct layout {
-    const char *name;
-    const char *title;
-    int framed;
+    const char *name, *title;
+    const field_kind *kinds;
+    int nkinds;
 } layout;
 
 static const layout LAYOUTS[] = {
-    {"arrest_record", "ARREST RECORD", 1},
-    {"incident_report", "INCIDENT REPORT", 0},
-    {"property_receipt", "PROPERTY RECEIPT", 1},
+    {"arrest_record", "ARREST RECORD", ARREST, sizeof ARREST / sizeof ARREST[0]},
+    {"incident_report", "INCIDENT REPORT", INCIDENT, sizeof INCIDENT / sizeof INCIDENT[0]},
+    {"property_receipt", "PROPERTY RECEIPT", RECEIPT, sizeof RECEIPT / sizeof RECEIPT[0]},
 };
 
-static void make_value(bl_samples_rng *rng, const field_kind *k, char *value)
+static const char *const DEPARTMENTS[] = {
+    "Metropolitan Police - Records Division", "County Constabulary - Central Records",
+    "City Police Department - Bureau of Records", "Borough Police - Criminal Records Office"};
+static const char *const INSTRUCTIONS[] = {
+    "Write in ink. One digit per position. Do not fold.",
+    "Complete in block figures. Entries must be legible.",
+    "To be completed by the reporting officer and filed within 24 hours.",
+    "Dates as day, month, year. Strike out errors; do not erase."};
+static const char *const BOILER[] = {
+    "I certify that the particulars given above are true to the best of my knowledge",
+    "and belief, and that the property described was received by me on the date shown.",
+    "This record is the property of the department and may not be removed from the",
+    "station. Any alteration must be initialled by the officer in charge of records.",
+    "Particulars of the offence and the circumstances of the arrest are to be entered",
+    "in the occurrence book and cross-referenced by case number on this card."};
+static const char *const ITEMS[] = {
+    "Wallet, brown leather", "Wrist watch, steel", "Bicycle, blue, gents",
+    "Keys on ring (3)", "Cash in envelope", "Handbag, black", "Radio, portable",
+    "Spectacles in case", "Camera with strap", "Umbrella, folding"};
+
+/* A stamp (ring or double rectangle with text) somewhere clear of the
+ * writing, tilted and in lighter ink. */
+static void draw_stamp(ctx *c, int y_lo, int y_hi)
 {
-    if (strcmp(k->name, "date") == 0) {
-        /* DDMMYYYY, a plausible date of the paper archive era. */
-        snprintf(value, BL_SAMPLES_MAX_DIGITS + 1, "%02d%02d%04d",
-                 bl_samples_rng_int(rng, 1, 28), bl_samples_rng_int(rng, 1, 12),
-                 bl_samples_rng_int(rng, 1950, 1999));
+    static const char *const WORDS[] = {"RECEIVED", "FILED", "CHECKED", "COPY",
+                                        "ENTERED", "VERIFIED"};
+    int ring = R(c, 0, 1);
+    const char *word = WORDS[R(c, 0, 5)];
+    double angle = U(c, -35, 35);
+    int level = R(c, 130, 220);
+    int px = S(c, U(c, 36, 50));
+    int tw = text_w(c, BL_FONT_SANS_BOLD, px, word);
+    int wd = ring ? S(c, U(c, 300, 400)) : tw + S(c, U(c, 60, 120));
+    int ht = ring ? wd : S(c, U(c, 130, 190));
+    int tries = 30, cx = 0, cy = 0, ok = 0;
+    int half = (int)ceil(hypot(wd, ht) / 2);
+    while (tries-- > 0 && !ok) {
+        cx = R(c, c->x0 + half / 2, imax(c->x1 - half / 2, c->x0 + half / 2));
+        cy = R(c, y_lo, imax(y_hi, y_lo));
+        ok = is_free(c, (bl_box){cx - half, cy - half, 2 * half, 2 * half});
+    }
+    if (!ok)
         return;
-    }
-    int n = bl_samples_rng_int(rng, k->min_digits, k->max_digits);
-    for (int i = 0; i < n; i++)
-        value[i] = (char)('0' + bl_samples_rng_int(rng, 0, 9));
-    value[n] = '\0';
-}
-
-/* One hand-written digit ready to place: its ink-layer image and the box of
- * the pixels that binarise to ink. */
-typedef struct glyph_img {
-    bl_image *img;   /* 0 = paper, 255 = ink, already times the pen */
-    bl_box ink;      /* in img pixels */
-} glyph_img;
-
-/* Scales an MNIST sample of class d to height about `height`; retries with
- * another sample in the rare case nothing reaches the ink level. */
-static glyph_img make_digit(const bl_samples_source *src, bl_samples_rng *rng,
-                            int d, int height, int pen)
-{
-    const bl_mnist *m = src->mnist;
-    for (;;) {
-        int idx = src->by_label[d][bl_samples_rng_int(rng, 0, src->nby_label[d] - 1)];
-        const uint8_t *px = m->images + (size_t)idx * (size_t)(m->rows * m->cols);
-        int x0 = m->cols, y0 = m->rows, x1 = -1, y1 = -1;
-        for (int y = 0; y < m->rows; y++)
-            for (int x = 0; x < m->cols; x++)
-                if (px[y * m->cols + x] > 0) {
-                    x0 = imin(x0, x);
-                    x1 = imax(x1, x);
-                    y0 = imin(y0, y);
-                    y1 = imax(y1, y);
-                }
-        if (x1 < 0)
-            continue;
-        bl_image *crop = bl_image_new(x1 - x0 + 1, y1 - y0 + 1);
-        for (int y = 0; y < crop->height; y++)
-            for (int x = 0; x < crop->width; x++)
-                BL_PIX(crop, x, y) = px[(y + y0) * m->cols + x + x0];
-        double s = (double)height / crop->height;
-        bl_image *img = bl_image_scale(crop, s, s);
-        bl_image_destroy(&crop);
-
-        int ix0 = img->width, iy0 = img->height, ix1 = -1, iy1 = -1;
-        for (int y = 0; y < img->height; y++)
-            for (int x = 0; x < img->width; x++) {
-                int v = BL_PIX(img, x, y) * pen / 255;
-                BL_PIX(img, x, y) = (uint8_t)v;
-                if (v >= INK_LEVEL) {
-                    ix0 = imin(ix0, x);
-                    ix1 = imax(ix1, x);
-                    iy0 = imin(iy0, y);
-                    iy1 = imax(iy1, y);
-                }
+    bl_image *st = bl_image_new(wd, ht);
+    int t = S(c, U(c, 5, 9));
+    if (ring) {
+        double r0 = wd / 2.0 - 1, r1 = r0 * U(c, 0.72, 0.82);
+        for (int y = 0; y < ht; y++)
+            for (int x = 0; x < wd; x++) {
+                double d = hypot(x + 0.5 - wd / 2.0, y + 0.5 - ht / 2.0);
+                if ((d <= r0 && d >= r0 - t) || (d <= r1 && d >= r1 - t * 0.6))
+                    BL_PIX(st, x, y) = 255;
             }
-        if (ix1 < 0) {
-            bl_image_destroy(&img);
-            continue;
+        px = imin(px, (int)(px * 1.5 * r1 / imax(tw, 1)));
+        tw = text_w(c, BL_FONT_SANS_BOLD, px, word);
+    } else {
+        outline_rect(st, 0, 0, wd, ht, t, 255);
+        outline_rect(st, 2 * t, 2 * t, wd - 4 * t, ht - 4 * t, imax(t / 2, 1), 255);
+    }
+    bl_samples_text_draw(c->fonts, st, BL_FONT_SANS_BOLD, px, (wd - tw) / 2,
+                         ht / 2 + px * 36 / 100, 255, word);
+    /* Uneven pressure: a gradient from full ink to 60%. */
+    for (int y = 0; y < ht; y++)
+        for (int x = 0; x < wd; x++)
+            BL_PIX(st, x, y) = (uint8_t)(BL_PIX(st, x, y) * (1.0 - 0.4 * x / wd));
+    compose_rotated(c->ink, st, cx, cy, angle, level);
+    bl_image_destroy(&st);
+}
+
+/* A signature: a smooth pen path of loops (sums of sinusoids) drawn with
+ * a round brush, starting at (x, base). */
+static void draw_scribble(ctx *c, int x, int base, int max_w)
+{
+    double len = S(c, U(c, 280, 520));
+    if (len > max_w)
+        len = max_w;
+    double amp = S(c, U(c, 25, 55)), r = S(c, U(c, 1.5, 3.2)) + 0.5;
+    double a[3], w[3], p[3], b[3], v[3], q[3];
+    for (int k = 0; k < 3; k++) {
+        a[k] = amp * U(c, 0.1, 0.5);
+        w[k] = U(c, 2, 10);
+        p[k] = U(c, 0, 6.283);
+        b[k] = amp * U(c, 0.2, 0.7);
+        v[k] = U(c, 2, 12);
+        q[k] = U(c, 0, 6.283);
+    }
+    int level = c->w.pen;
+    double px = -1, py = -1;
+    int steps = (int)(len * 6);
+    for (int i = 0; i <= steps; i++) {
+        double t = (double)i / steps, X = x + len * t, Y = base - amp;
+        for (int k = 0; k < 3; k++) {
+            X += a[k] * sin(6.283 * w[k] * t + p[k]);
+            Y += b[k] * sin(6.283 * v[k] * t + q[k]);
         }
-        return (glyph_img){img, {ix0, iy0, ix1 - ix0 + 1, iy1 - iy0 + 1}};
+        if (px < 0 || hypot(X - px, Y - py) >= r * 0.5) {
+            brush(c->ink, X, Y, r, level);
+            px = X, py = Y;
+        }
     }
 }
 
-/* Composes g with its image's top-left at (x, y): ink is the maximum. */
-static void stamp(bl_image *ink, const glyph_img *g, int x, int y)
+static void draw_paragraph(ctx *c, int y, int lines)
 {
-    for (int yy = 0; yy < g->img->height; yy++) {
-        int py = y + yy;
-        if (py < 0 || py >= ink->height)
-            continue;
-        for (int xx = 0; xx < g->img->width; xx++) {
-            int px = x + xx;
-            if (px < 0 || px >= ink->width)
-                continue;
-            uint8_t v = BL_PIX(g->img, xx, yy);
-            if (v > BL_PIX(ink, px, py))
-                BL_PIX(ink, px, py) = v;
-        }
-    }
+    int px = S(c, U(c, 30, 36)), first = 2 * R(c, 0, 2); /* a sentence start */
+    for (int i = 0; i < lines; i++)
+        text(c, BL_FONT_SERIF, px, c->x0, y + i * (int)(px * 1.45),
+             BOILER[(first + i) % 6]);
 }
 
-bl_image *bl_samples_render_page(const bl_samples_source *src, uint64_t seed,
-                                 bl_samples_page *truth)
+/* Lays out and draws a form; fills truth->fields and c->glyphs. */
+static void draw_form(ctx *c, int page_w, int page_h, double u_stamp,
+                      double u_scribble)
 {
-    bl_samples_rng rng;
-    bl_samples_rng_seed(&rng, seed);
-    memset(truth, 0, sizeof *truth);
-    truth->width = BL_SAMPLES_WIDTH;
-    truth->height = BL_SAMPLES_HEIGHT;
-
-    bl_image *ink = bl_image_new(BL_SAMPLES_WIDTH, BL_SAMPLES_HEIGHT);
-    const layout *lay = &LAYOUTS[bl_samples_rng_int(&rng, 0, 2)];
+    layout_id lid = (layout_id)R(c, 0, 2);
+    const layout *lay = &LAYOUTS[lid];
+    bl_samples_page *truth = c->truth;
     bl_strlcpy(truth->layout, lay->name, sizeof truth->layout);
-    int right = BL_SAMPLES_WIDTH - MARGIN_X;
+    c->print = R(c, 225, 255);
+    c->label_px = S(c, U(c, 38, 48));
+    c->x0 = S(c, EDGE);
+    c->x1 = page_w - S(c, EDGE);
 
-    /* Printed header, rule and footer: text 21-35 px tall, not fields. */
-    if (lay->framed)
-        outline_rect(ink, 90, 90, BL_SAMPLES_WIDTH - 180,
-                     BL_SAMPLES_HEIGHT - 180, 4);
-    bl_samples_font_draw(ink, MARGIN_X, 160, TITLE_SCALE, lay->title);
-    bl_samples_font_draw(ink, MARGIN_X, 230, SMALL_SCALE,
-                         "METROPOLITAN POLICE - RECORDS DIVISION");
-    fill_rect(ink, MARGIN_X, 290, right - MARGIN_X, 5);
-    bl_samples_font_draw(ink, MARGIN_X, 320, SMALL_SCALE,
-                         "WRITE IN INK. ONE DIGIT PER POSITION. DO NOT FOLD.");
-    char form[48];
-    snprintf(form, sizeof form, "FORM %d-%c REV %d",
-             bl_samples_rng_int(&rng, 10, 99),
-             (char)('A' + bl_samples_rng_int(&rng, 0, 25)),
-             bl_samples_rng_int(&rng, 1, 9));
-    bl_samples_font_draw(ink, MARGIN_X, BL_SAMPLES_HEIGHT - 220, SMALL_SCALE,
-                         form);
+    /* Header: title, department, form number, rule, instructions. */
+    int title_px = S(c, U(c, 56, 70));
+    int y = S(c, U(c, 280, 330));
+    text(c, BL_FONT_SANS_BOLD, title_px, c->x0, y, lay->title);
+    char form[64];
+    snprintf(form, sizeof form, "Form %c%c %d (Rev. %d/%02d)", "MPCB"[R(c, 0, 3)],
+             "RFDP"[R(c, 0, 3)], R(c, 10, 99), R(c, 1, 12), R(c, 55, 85));
+    int form_px = S(c, 32);
+    int form_top = R(c, 0, 1);
+    if (form_top)
+        text(c, BL_FONT_SANS, form_px, c->x1 - text_w(c, BL_FONT_SANS, form_px, form), y, form);
+    y += S(c, 70);
+    text(c, BL_FONT_SANS, S(c, 38), c->x0, y, DEPARTMENTS[R(c, 0, 3)]);
+    y += S(c, 35);
+    hline(c, c->x0, y, c->x1 - c->x0, S(c, 5));
+    y += S(c, 70);
+    text(c, BL_FONT_SERIF, S(c, 33), c->x0, y, INSTRUCTIONS[R(c, 0, 3)]);
+    int body_top = y + S(c, 90);
+    int body_bottom = page_h - S(c, 380);
 
-    /* The page's writer: one hand, one pen. */
-    int writer_h = bl_samples_rng_int(&rng, 50, 110);
-    int pen = bl_samples_rng_int(&rng, 215, 255);
+    /* The writer. */
+    c->w.h = S(c, R(c, 50, 110));
+    c->w.slant = U(c, -0.15, 0.35);
+    c->w.pen_lo = R(c, 40, 130);
+    c->w.pen = R(c, 200, 255);
+    c->w.space_lo = U(c, 0.08, 0.2);
+    c->w.space_hi = c->w.space_lo + U(c, 0.05, 0.25);
 
-    /* Which fields: a random subset, kept in the form's order. */
-    int order[NKINDS];
-    for (int i = 0; i < NKINDS; i++)
+    /* Which fields: a random subset kept in the form's order; the receipt's
+     * item table takes 1-3 amount fields of its own. */
+    int nitems = lid == L_RECEIPT ? R(c, 1, 3) : 0;
+    int want = R(c, BL_SAMPLES_MIN_FIELDS, BL_SAMPLES_MAX_FIELDS) - nitems;
+    want = imin(imax(want, BL_SAMPLES_MIN_FIELDS - nitems), lay->nkinds);
+    int order[16], chosen[16] = {0};
+    for (int i = 0; i < lay->nkinds; i++)
         order[i] = i;
-    int nfields = bl_samples_rng_int(&rng, 4, BL_SAMPLES_MAX_FIELDS);
-    for (int i = 0; i < nfields; i++) {
-        int j = bl_samples_rng_int(&rng, i, NKINDS - 1);
-        int t = order[i];
+    for (int i = 0; i < want; i++) {
+        int j = R(c, i, lay->nkinds - 1), t = order[i];
         order[i] = order[j];
         order[j] = t;
-    }
-    int chosen[NKINDS] = {0};
-    for (int i = 0; i < nfields; i++)
         chosen[order[i]] = 1;
+    }
 
-    int row_top = 480, row_x = -1; /* row_x < 0: the row is empty */
-    int row_pitch = (int)(1.1 * writer_h) + 8 + 2 * 30;
-    int label_h = BL_SAMPLES_FONT_ROWS * LABEL_SCALE;
-    for (int k = 0; k < NKINDS; k++) {
+    /* Arrest records keep a photograph frame top right. */
+    bl_box photo = {0, 0, 0, 0};
+    if (lid == L_ARREST) {
+        photo = (bl_box){c->x1 - S(c, 500), body_top, S(c, 500), S(c, 620)};
+        outline_rect(c->ink, photo.x, photo.y, photo.w, photo.h, S(c, 4), c->print);
+        const char *ph = "PHOTOGRAPH";
+        int pw = text_w(c, BL_FONT_SANS, S(c, 34), ph);
+        text(c, BL_FONT_SANS, S(c, 34), photo.x + (photo.w - pw) / 2,
+             photo.y + photo.h / 2, ph);
+    }
+
+    /* Flow the fields in rows. */
+    int row_top = body_top, row_bottom = body_top, row_x = -1;
+    double style_u[16], touch_u[16], cross_u[16];
+    for (int k = 0; k < lay->nkinds; k++) {
+        style_u[k] = U(c, 0, 1);
+        touch_u[k] = U(c, 0, 1);
+        cross_u[k] = U(c, 0, 1);
+    }
+    for (int k = 0; k < lay->nkinds && truth->nfields < BL_SAMPLES_MAX_FIELDS; k++) {
         if (!chosen[k])
             continue;
-        const field_kind *kind = &KINDS[k];
-        bl_samples_field *f = &truth->fields[truth->nfields];
-        bl_strlcpy(f->name, kind->name, sizeof f->name);
-        make_value(&rng, kind, f->value);
-        int n = (int)strlen(f->value);
-
-        glyph_img g[BL_SAMPLES_MAX_DIGITS];
-        int gaps[BL_SAMPLES_MAX_DIGITS], jitter[BL_SAMPLES_MAX_DIGITS];
-        int width = 0;
-        for (int i = 0; i < n; i++) {
-            int h = (int)lround(writer_h * bl_samples_rng_real(&rng, 0.9, 1.1));
-            g[i] = make_digit(src, &rng, f->value[i] - '0', h, pen);
-            gaps[i] = i > 0 ? bl_samples_rng_int(&rng, 5, 25) : 0;
-            jitter[i] = bl_samples_rng_int(&rng, -4, 4);
-            width += gaps[i] + g[i].ink.w;
-        }
-        int decoration = bl_samples_rng_int(&rng, 0, 2); /* box, line, none */
-        int margin = bl_samples_rng_int(&rng, 18, 30);
-
-        int label_w = bl_samples_font_width(kind->label, LABEL_SCALE);
-        int need = label_w + LABEL_GAP + width + margin + LINE;
+        const field_kind *kind = &lay->kinds[k];
+        bl_samples_style style = style_u[k] < 0.35   ? BL_STYLE_BOX
+                                 : style_u[k] < 0.65 ? BL_STYLE_UNDERLINE
+                                 : style_u[k] < 0.82 ? BL_STYLE_COMB
+                                                     : BL_STYLE_FREE;
+        int touching = touch_u[k] < c->opt->touching;
+        int crossing = cross_u[k] < c->opt->cross;
+        if (crossing)
+            style = BL_STYLE_UNDERLINE;
+        if (touching && style == BL_STYLE_COMB)
+            style = BL_STYLE_BOX;
+        field_plan p;
+        memset(&p, 0, sizeof p);
+        p.truth = &truth->fields[truth->nfields];
+        memset(p.truth, 0, sizeof *p.truth);
+        plan_field(c, kind, style, touching, crossing, &p);
+        int gapx = S(c, U(c, 90, 160));
+        int right = row_top < photo.y + photo.h && photo.w ? photo.x - S(c, 60) : c->x1;
         int x;
-        if (row_x >= 0 && row_x + FIELD_GAP + need <= right) {
-            x = row_x + FIELD_GAP;
+        if (row_x >= 0 && row_x + gapx + p.extent.w <= right) {
+            x = row_x + gapx;
         } else {
             if (row_x >= 0)
-                row_top += row_pitch + bl_samples_rng_int(&rng, 50, 110);
-            x = MARGIN_X;
+                row_top = row_bottom + S(c, U(c, 50, 120));
+            right = row_top < photo.y + photo.h && photo.w ? photo.x - S(c, 60) : c->x1;
+            x = c->x0;
         }
-        int baseline = row_top + 30 + (int)(1.1 * writer_h) + 4;
-
-        bl_samples_font_draw(ink, x, baseline - label_h, LABEL_SCALE,
-                             kind->label);
-        int pen_x = x + label_w + LABEL_GAP;
-        f->box = (bl_box){0, 0, 0, 0};
-        for (int i = 0; i < n; i++) {
-            pen_x += gaps[i];
-            int ox = pen_x - g[i].ink.x;
-            int oy = baseline + jitter[i] - (g[i].ink.y + g[i].ink.h);
-            stamp(ink, &g[i], ox, oy);
-            bl_box b = {ox + g[i].ink.x, oy + g[i].ink.y, g[i].ink.w, g[i].ink.h};
-            f->digits[i] = b;
-            f->box = box_union(f->box, b);
-            pen_x += g[i].ink.w;
-            bl_image_destroy(&g[i].img);
+        if (x + p.extent.w > right || row_top + p.extent.h > body_bottom) {
+            free_plan(&p); /* does not fit this page: leave it out */
+            continue;
         }
-        f->ndigits = n;
-
-        bl_box b = f->box;
-        if (decoration == 0)
-            outline_rect(ink, b.x - margin, b.y - margin, b.w + 2 * margin,
-                         b.h + 2 * margin, LINE);
-        else if (decoration == 1)
-            fill_rect(ink, b.x - 10, b.y + b.h + margin, b.w + 20, LINE);
-        row_x = b.x + b.w + margin + LINE;
+        int ox = x - p.extent.x, oy = row_top - p.extent.y;
+        place_field(c, &p, ox, oy, truth->nfields);
         truth->nfields++;
+        row_x = x + p.extent.w;
+        row_bottom = imax(row_bottom, row_top + p.extent.h);
+    }
+    int y_free = imax(row_bottom, photo.w ? photo.y + photo.h : 0) + S(c, 100);
+
+    /* Furniture after the fields. */
+    if (lid == L_RECEIPT) {
+        int rh = (int)(c->w.h * 1.6) + S(c, 40), hdr = S(c, 70);
+        int cols[5] = {c->x0, c->x0 + S(c, 140), c->x0 + S(c, 1150), c->x0 + S(c, 1350),
+                       c->x1};
+        int rows = nitems + R(c, 0, 1); /* sometimes an unused row */
+        if (y_free + hdr + rows * rh < body_bottom) {
+            int lt = S(c, 3);
+            static const char *const HEADS[] = {"Item", "Description", "Qty", "Value"};
+            for (int i = 0; i < 4; i++)
+                text(c, BL_FONT_SANS_BOLD, S(c, 36), cols[i] + S(c, 15),
+                     y_free + hdr - S(c, 20), HEADS[i]);
+            for (int r = 0; r <= rows + 1; r++)
+                hline(c, c->x0, y_free + (r == 0 ? 0 : hdr + (r - 1) * rh), c->x1 - c->x0, lt);
+            for (int i = 0; i < 5; i++)
+                vline(c, cols[i], y_free, hdr + rows * rh + lt, lt);
+            for (int r = 0; r < rows; r++) {
+                int top = y_free + hdr + r * rh;
+                char num[16];
+                snprintf(num, sizeof num, "%d", r + 1);
+                text(c, BL_FONT_SERIF, S(c, 36), cols[0] + S(c, 30), top + rh / 2 + S(c, 12), num);
+                text(c, BL_FONT_SERIF, S(c, 36), cols[1] + S(c, 20), top + rh / 2 + S(c, 12),
+                     ITEMS[R(c, 0, 9)]);
+                char qty[8];
+                snprintf(qty, sizeof qty, "%d", R(c, 1, 3));
+                text(c, BL_FONT_SERIF, S(c, 36), cols[2] + S(c, 40), top + rh / 2 + S(c, 12), qty);
+                if (r >= nitems || truth->nfields >= BL_SAMPLES_MAX_FIELDS)
+                    continue;
+                /* The value, written in its cell: the cell is its box. */
+                field_kind k = {"", "", 2, 5, V_AMOUNT};
+                char name[BL_SAMPLES_NAME_MAX];
+                snprintf(name, sizeof name, "item_%d_value", r + 1);
+                k.name = name;
+                field_plan p;
+                memset(&p, 0, sizeof p);
+                p.truth = &truth->fields[truth->nfields];
+                memset(p.truth, 0, sizeof *p.truth);
+                plan_field(c, &k, BL_STYLE_FREE, 0, 0, &p);
+                p.truth->style = BL_STYLE_BOX;
+                p.label = "";
+                int cw = cols[4] - cols[3];
+                if (p.writing.w + S(c, 60) > cw || p.writing.h + S(c, 30) > rh) {
+                    free_plan(&p);
+                    continue;
+                }
+                int ox = cols[3] + R(c, S(c, 25), cw - p.writing.w - S(c, 25)) - p.writing.x;
+                int oy = top + (rh - p.writing.h) / 2 - p.writing.y;
+                place_field(c, &p, ox, oy, truth->nfields);
+                truth->nfields++;
+            }
+            y_free += hdr + rows * rh + S(c, 80);
+        }
+    } else if (lid == L_INCIDENT) {
+        int gap = S(c, U(c, 90, 130));
+        if (y_free + S(c, 60) + 3 * gap < body_bottom) {
+            text(c, BL_FONT_SANS_BOLD, S(c, 40), c->x0, y_free + S(c, 40),
+                 "Narrative of incident");
+            int n = imin((body_bottom - y_free - S(c, 300)) / gap, 8);
+            for (int i = 1; i <= n; i++)
+                hline(c, c->x0, y_free + S(c, 40) + i * gap, c->x1 - c->x0, S(c, 2));
+            y_free += S(c, 40) + imax(n, 0) * gap + S(c, 80);
+        }
+    }
+    if (y_free + S(c, 200) < body_bottom) {
+        draw_paragraph(c, y_free + S(c, 40), R(c, 2, 3));
+        y_free += S(c, 200);
+    }
+    /* Signature line, with a scribble on it. */
+    int sig_y = imax(y_free + S(c, 180), page_h - S(c, 520));
+    if (sig_y < page_h - S(c, 300)) {
+        const char *sl = lid == L_ARREST ? "Signature of arresting officer"
+                                         : "Signature";
+        int lw = text_w(c, BL_FONT_SANS, c->label_px, sl);
+        text(c, BL_FONT_SANS, c->label_px, c->x0, sig_y, sl);
+        int lx = c->x0 + lw + S(c, 40);
+        hline(c, lx, sig_y + S(c, 5), S(c, 900), S(c, 3));
+        if (u_scribble < c->opt->scribble)
+            draw_scribble(c, lx + S(c, 60), sig_y + S(c, 15), S(c, 780));
+    }
+    if (!form_top)
+        text(c, BL_FONT_SANS, form_px, c->x0, page_h - S(c, 250), form);
+    if (u_stamp < c->opt->stamp)
+        draw_stamp(c, body_top + S(c, 150), page_h - S(c, 400));
+}
+
+/* ---- The page ------------------------------------------------------------ */
+
+static uint64_t sub_seed(uint64_t seed, uint64_t salt)
+{
+    bl_samples_rng r;
+    bl_samples_rng_seed(&r, seed ^ salt);
+    return bl_samples_rng_next(&r);
+}
+
+bl_image *bl_samples_render_page(const bl_samples_source *src,
+                                 bl_samples_fonts *fonts,
+                                 const bl_samples_options *opt, uint64_t seed,
+                                 int gray_out, bl_samples_page *truth)
+{
+    memset(truth, 0, sizeof *truth);
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.src = src;
+    c.fonts = fonts;
+    c.opt = opt;
+    c.f = opt->dpi / 300.0;
+    c.truth = truth;
+    bl_samples_rng_seed(&c.rng, sub_seed(seed, 0x6c61796f7574ull));
+
+    /* The artefacts: every draw made whatever the options. */
+    bl_samples_rng a;
+    bl_samples_rng_seed(&a, sub_seed(seed, 0x7363616e6e6572ull));
+    double u_blank = bl_samples_rng_real(&a, 0, 1);
+    double u_rot = bl_samples_rng_real(&a, 0, 1);
+    int quarter = bl_samples_rng_int(&a, 1, 3);
+    double skew = bl_samples_rng_real(&a, -1, 1) * opt->skew;
+    double u_noise = bl_samples_rng_real(&a, 0, 1);
+    double u_blur = bl_samples_rng_real(&a, 0, 1);
+    int fat = bl_samples_rng_int(&a, 0, 1);
+    double u_edges = bl_samples_rng_real(&a, 0, 1);
+    int edge_sides = bl_samples_rng_int(&a, 1, 15);
+    double u_stamp = bl_samples_rng_real(&a, 0, 1);
+    double u_scribble = bl_samples_rng_real(&a, 0, 1);
+
+    bl_samples_scan sc = {0};
+    sc.rotation = u_rot < opt->rotate ? 90 * quarter : 0;
+    sc.skew = round(skew * 100) / 100; /* as written to truth.json */
+    sc.paper = bl_samples_rng_int(&a, 212, 250);
+    sc.ink = bl_samples_rng_int(&a, 15, 80);
+    sc.noise_amp = bl_samples_rng_int(&a, 4, 24);
+    sc.threshold = bl_samples_rng_int(&a, 105, 150);
+    sc.blur_sigma = bl_samples_rng_real(&a, 0.5, 1.1) * c.f;
+    double strong_sigma = bl_samples_rng_real(&a, 1.3, 2.2) * c.f;
+    double thin_frac = bl_samples_rng_real(&a, 0.45, 0.6);
+    int fat_t = bl_samples_rng_int(&a, 45, 80);
+    int specks = bl_samples_rng_int(&a, 150, 3000);
+    double speck_r = bl_samples_rng_real(&a, 1.0, 3.0);
+    if (u_noise < opt->noise) {
+        sc.specks = (int)(specks * c.f * c.f);
+        sc.speck_radius = speck_r * c.f;
+    }
+    sc.edge_width = (int)lround(bl_samples_rng_real(&a, 10, 45) * c.f);
+    if (u_edges < opt->edges)
+        sc.edges = edge_sides;
+    uint64_t noise_seed = bl_samples_rng_next(&a);
+
+    int pw, ph;
+    bl_samples_page_size(opt->dpi, &pw, &ph);
+    c.ink = bl_image_new(pw, ph);
+    truth->blank = u_blank < opt->blank;
+    if (truth->blank)
+        bl_strlcpy(truth->layout, "blank", sizeof truth->layout);
+    else
+        draw_form(&c, pw, ph, u_stamp, u_scribble);
+    /* Strong blur: a low threshold fattens strokes, a high one (relative to
+     * the pen, so the writing thins and breaks but survives) thins them. */
+    if (u_blur < opt->blur) {
+        sc.blur_sigma = strong_sigma;
+        sc.threshold = fat ? fat_t : (int)(thin_frac * (c.w.pen ? c.w.pen : 255));
     }
 
-    bl_image *bin = bl_image_new(BL_SAMPLES_WIDTH, BL_SAMPLES_HEIGHT);
-    for (int y = 0; y < ink->height; y++)
-        for (int x = 0; x < ink->width; x++)
-            BL_PIX(bin, x, y) = BL_PIX(ink, x, y) >= INK_LEVEL;
-    bl_image_destroy(&ink);
-    return bin;
+    truth->dpi = opt->dpi;
+    truth->rotation = sc.rotation;
+    truth->skew = sc.skew;
+    bl_samples_scan_size(&sc, pw, ph, &truth->width, &truth->height);
+    bl_image *out = bl_samples_scan_page(c.ink, &sc, gray_out, noise_seed);
+
+    /* Truth in the output file's pixels. */
+    int next_digit[BL_SAMPLES_MAX_FIELDS] = {0};
+    for (int i = 0; i < c.nglyphs; i++) {
+        bl_samples_field *f = &truth->fields[c.glyph_field[i]];
+        int d = next_digit[c.glyph_field[i]]++;
+        int level = gray_out ? 127 : sc.threshold;
+        bl_box b = bl_samples_scan_glyph_box(c.glyphs[i].img, c.glyphs[i].x,
+                                             c.glyphs[i].y, pw, ph, &sc, level);
+        /* A digit the threshold erased keeps the box of its faint ink. */
+        for (int l = level / 2; b.w == 0 && l > 0; l /= 2)
+            b = bl_samples_scan_glyph_box(c.glyphs[i].img, c.glyphs[i].x,
+                                          c.glyphs[i].y, pw, ph, &sc, l);
+        f->digits[d] = b;
+        f->box = d == 0 ? b : box_union(f->box, b);
+        bl_image_destroy(&c.glyphs[i].img);
+    }
+    bl_image_destroy(&c.ink);
+    return out;
 }

@@ -1,24 +1,37 @@
 /*
- * samples_page: renders one synthetic record-card page with its ground
- * truth, for `blotter samples`.
+ * samples_page: renders one synthetic archive page with its ground truth,
+ * for `blotter samples`.
  *
- * A page is white A4 at 300 dpi (2480 x 3508) with printed, non-field
- * elements (title, a department line, an instruction line, a ruled line, a
- * form number, sometimes a page frame) and 4-8 hand-written numeric fields
- * of 3-10 MNIST digits each, labelled in print and written in a box, on an
- * underline or free. Digits are composed as dark ink on light paper and
- * the page is binarised at half ink; the truth boxes are the binarised ink
- * of each digit, so they are exact.
+ * A page is an A4 form at 200, 300 or 400 dpi in one of three layouts
+ * (arrest record, incident report, property receipt): printed title,
+ * department line, instructions, labels, boilerplate and a form number in
+ * DejaVu fonts (samples_text), ruled lines, boxes, comb boxes, a photograph
+ * frame, a narrative section or an item table, a signature line; then 4-10
+ * hand-written numeric fields of MNIST digits (samples_page.c), stamps and
+ * a signature scribble that are not fields; then the scanner
+ * (samples_scan): skew, quarter turns, blur, dark edges, speckle, sensor
+ * noise, threshold. The odd page is blank.
  *
- * Limits of this first version: no rotation, skew, noise, blur, slant or
- * touching digits (rotation and skew are always 0); one layout family with
- * three titles; printed digits are never next to a field's writing.
+ * Randomness: three independent SplitMix64 streams derived from the page
+ * seed (layout and writing; artefacts; sensor noise), and every random draw
+ * is made whatever the options say, so changing an artefact's probability
+ * changes that artefact only: the same seed with `--rotate 0` gives the
+ * same form and writing, upright.
+ *
+ * Truth: every digit's box is the axis-aligned box of its own ink in the
+ * output file (after skew, quarter turn, resolution, blur and threshold);
+ * a field's box is the union of its digits' boxes.
+ *
+ * Limits: digits only (no letters, separators or decimal points in the
+ * writing); one writer per page; printed text never overlaps writing;
+ * stamps and scribbles keep clear of the fields.
  */
 #ifndef BL_SAMPLES_PAGE_H
 #define BL_SAMPLES_PAGE_H
 
 #include <stdint.h>
 
+#include "blotter/samples_text.h"
 #include "image/image.h"
 #include "mnist/mnist.h"
 #include "util/util.h"
@@ -36,12 +49,40 @@ int bl_samples_rng_int(bl_samples_rng *rng, int lo, int hi);
 /* Uniform real in [lo, hi). */
 double bl_samples_rng_real(bl_samples_rng *rng, double lo, double hi);
 
-#define BL_SAMPLES_WIDTH 2480  /* A4 at 300 dpi, pixels */
-#define BL_SAMPLES_HEIGHT 3508
-#define BL_SAMPLES_DPI 300
-#define BL_SAMPLES_MAX_FIELDS 8
+#define BL_SAMPLES_DPI 300 /* default resolution */
+#define BL_SAMPLES_MIN_FIELDS 4
+#define BL_SAMPLES_MAX_FIELDS 10
 #define BL_SAMPLES_MAX_DIGITS 10
 #define BL_SAMPLES_NAME_MAX 32
+
+/* A4 (210 x 297 mm) in pixels at dpi. */
+void bl_samples_page_size(int dpi, int *width, int *height);
+
+/* Artefact probabilities (per page unless said), each 0..1, and limits. */
+typedef struct bl_samples_options {
+    int dpi;          /* 200, 300 or 400 */
+    double rotate;    /* page turned 90/180/270 (equally likely); 0.10 */
+    double skew;      /* largest |skew| in degrees, uniform; 5 */
+    double noise;     /* speckle and dirt; 0.50 */
+    double blur;      /* strong blur with thin-broken or fat strokes; 0.25 */
+    double stamp;     /* a rubber stamp; 0.40 */
+    double scribble;  /* a signature scribble on the signature line; 0.70 */
+    double edges;     /* dark scanner edges; 0.25 */
+    double blank;     /* a blank page; 0.02 */
+    double touching;  /* per field: touching or overlapping digits; 0.10 */
+    double cross;     /* per field: a printed line crosses the digits; 0.10 */
+} bl_samples_options;
+
+void bl_samples_options_default(bl_samples_options *opt);
+
+typedef enum {
+    BL_STYLE_BOX = 0,       /* written in a printed box */
+    BL_STYLE_UNDERLINE = 1, /* on a printed underline */
+    BL_STYLE_COMB = 2,      /* one digit per cell of a comb */
+    BL_STYLE_FREE = 3       /* after its label, no printed guide */
+} bl_samples_style;
+
+const char *bl_samples_style_name(bl_samples_style style); /* "box", ... */
 
 typedef struct bl_samples_field {
     char name[BL_SAMPLES_NAME_MAX];          /* unique within the page */
@@ -49,11 +90,18 @@ typedef struct bl_samples_field {
     bl_box box;                              /* union of the digit boxes */
     int ndigits;
     bl_box digits[BL_SAMPLES_MAX_DIGITS];    /* ink box of each digit */
+    bl_samples_style style;
+    int touching;                            /* neighbouring digits touch */
+    int crossing;                            /* a printed line crosses it */
 } bl_samples_field;
 
 typedef struct bl_samples_page {
-    char layout[BL_SAMPLES_NAME_MAX];
-    int width, height;                       /* pixels */
+    char layout[BL_SAMPLES_NAME_MAX];        /* "blank" for a blank page */
+    int width, height;                       /* output file pixels */
+    int dpi;
+    int rotation;                            /* 0/90/180/270 clockwise */
+    double skew;                             /* degrees, clockwise */
+    int blank;
     int nfields;
     bl_samples_field fields[BL_SAMPLES_MAX_FIELDS];
 } bl_samples_page;
@@ -71,9 +119,11 @@ int bl_samples_source_init(bl_samples_source *self, const bl_mnist *mnist,
                            bl_err *err);
 void bl_samples_source_free(bl_samples_source *self);
 
-/* Renders the page that `seed` determines: a new binarised image
- * (1 = ink, BL_SAMPLES_WIDTH x BL_SAMPLES_HEIGHT) and its truth. */
-bl_image *bl_samples_render_page(const bl_samples_source *src, uint64_t seed,
-                                 bl_samples_page *truth);
+/* Renders the page that `seed` determines: a new image, 8-bit gray
+ * (0 = black) when gray_out, else binarised (1 = ink), and its truth. */
+bl_image *bl_samples_render_page(const bl_samples_source *src,
+                                 bl_samples_fonts *fonts,
+                                 const bl_samples_options *opt, uint64_t seed,
+                                 int gray_out, bl_samples_page *truth);
 
 #endif

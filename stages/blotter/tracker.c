@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blotter/pipeline.h"
 #include "runtime/runtime.h"
 
 uint64_t bl_tracker_add(bl_tracker *self, const char *path, const char *batch)
@@ -34,7 +35,79 @@ static int is_transient(int64_t code)
     return code == BL_EIO || code == BL_EAGAIN || code == BL_EINTERNAL;
 }
 
-bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note)
+/* Marks page `index` settled; returns 0 if it already was. */
+static int settle_once(bl_tracker_doc *d, int64_t index)
+{
+    if (index < 0)
+        index = 0; /* a whole-file failure is the file's one outcome */
+    if (index >= 1 << 24)
+        return 0;  /* beyond any page count the limits allow */
+    size_t i = (size_t)index;
+    if (i >= d->settled_cap) {
+        size_t cap = d->settled_cap ? d->settled_cap : 8;
+        while (cap <= i)
+            cap *= 2;
+        d->settled = bl_xrealloc(d->settled, cap);
+        memset(d->settled + d->settled_cap, 0, cap - d->settled_cap);
+        d->settled_cap = cap;
+    }
+    if (d->settled[i])
+        return 0;
+    d->settled[i] = 1;
+    return 1;
+}
+
+static void check_complete(bl_tracker *self, bl_tracker_doc *d)
+{
+    if (!d->complete && d->expected >= 0 &&
+        d->stored + d->duplicates + d->failed >= d->expected) {
+        d->complete = 1;
+        self->complete++;
+    }
+}
+
+void bl_tracker_fed(bl_tracker *self, uint64_t id, uint64_t now_ns)
+{
+    bl_tracker_doc *d = doc_of(self, (int64_t)id);
+    if (d) {
+        d->fed_ns = now_ns;
+        d->feeds++;
+    }
+}
+
+uint64_t bl_tracker_stalled(const bl_tracker *self, uint64_t now_ns,
+                            uint64_t timeout_ns)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        const bl_tracker_doc *d = &self->docs[i];
+        if (d->complete || !d->fed_ns)
+            continue;
+        uint64_t last = d->progress_ns > d->fed_ns ? d->progress_ns : d->fed_ns;
+        if (now_ns - last > timeout_ns)
+            return i + 1;
+    }
+    return 0;
+}
+
+void bl_tracker_abandon(bl_tracker *self, uint64_t id, const char *reason)
+{
+    bl_tracker_doc *d = doc_of(self, (int64_t)id);
+    if (!d || d->complete)
+        return;
+    int64_t expected = d->expected >= 0 ? d->expected : 1;
+    int64_t missing = expected - (d->stored + d->duplicates + d->failed);
+    if (missing < 1)
+        missing = 1;
+    d->expected = d->stored + d->duplicates + d->failed + missing;
+    d->failed += missing;
+    self->failed += missing;
+    if (!d->reason[0])
+        bl_strlcpy(d->reason, reason, sizeof d->reason);
+    check_complete(self, d);
+}
+
+bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note,
+                                 uint64_t now_ns)
 {
     bl_tracker_doc *d;
     if (strcmp(note->kind, "file-pages") == 0) {
@@ -44,7 +117,7 @@ bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note)
         d->expected = note->num[0];
     } else if (strcmp(note->kind, "done") == 0) {
         d = doc_of(self, note->num[0]);
-        if (!d || d->complete)
+        if (!d || d->complete || !settle_once(d, note->num[1]))
             return NULL;
         switch (note->num[2]) {
         case BL_SETTLED_STORED:
@@ -67,10 +140,8 @@ bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note)
     } else {
         return NULL;
     }
-    if (d->expected >= 0 && d->stored + d->duplicates + d->failed >= d->expected) {
-        d->complete = 1;
-        self->complete++;
-    }
+    d->progress_ns = now_ns;
+    check_complete(self, d);
     return d;
 }
 
@@ -79,10 +150,28 @@ size_t bl_tracker_outstanding(const bl_tracker *self)
     return self->count - self->complete;
 }
 
+void bl_tracker_progress(const bl_tracker *self, double elapsed_s,
+                         bl_pipeline_progress *out)
+{
+    out->files = (int64_t)self->count;
+    out->files_done = (int64_t)self->complete;
+    out->pages_stored = self->stored;
+    out->pages_failed = self->failed;
+    out->pages_duplicate = self->duplicates;
+    out->eta_s = -1;
+    if (self->complete > 0 && self->complete < self->count)
+        out->eta_s = elapsed_s / (double)self->complete *
+                     (double)(self->count - self->complete);
+    else if (self->complete == self->count)
+        out->eta_s = 0;
+}
+
 void bl_tracker_free(bl_tracker *self)
 {
-    for (size_t i = 0; i < self->count; i++)
+    for (size_t i = 0; i < self->count; i++) {
         free(self->docs[i].path);
+        free(self->docs[i].settled);
+    }
     free(self->docs);
     memset(self, 0, sizeof *self);
 }

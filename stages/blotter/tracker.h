@@ -3,6 +3,10 @@
  * many outcomes a file has ("file-pages": its page count, or one for a file
  * it refuses); the writer reports each outcome ("done"). A document is
  * complete when all its outcomes are in. Shared by `run` and `up`.
+ *
+ * Processing is at-least-once: a file may be fed again (after a stage died,
+ * or when it made no progress for a while), so the same outcome can arrive
+ * twice. Outcomes are therefore kept per page, and a repeat is ignored.
  */
 #ifndef BL_TRACKER_H
 #define BL_TRACKER_H
@@ -23,6 +27,11 @@ typedef struct bl_tracker_doc {
     int transient;      /* a failure was a passing one (I/O, try again) */
     int complete;
     char reason[512];   /* the first failure's message */
+    uint8_t *settled;   /* per page index: 1 once its outcome is in */
+    size_t settled_cap;
+    uint64_t fed_ns;    /* when it was last fed (monotonic), 0 = not yet */
+    uint64_t progress_ns; /* when its last outcome arrived */
+    int feeds;          /* how often it was fed */
 } bl_tracker_doc;
 
 typedef struct bl_tracker {
@@ -36,11 +45,31 @@ typedef struct bl_tracker {
 /* Adds a document; returns its id (1-based, as sent in the FEED header). */
 uint64_t bl_tracker_add(bl_tracker *self, const char *path, const char *batch);
 
-/* Applies one event. Returns the document it concerned (NULL if it was not
- * a tracking event or named no known document). */
-bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note);
+/* Applies one event at monotonic time now_ns. Returns the document it
+ * concerned (NULL if it was not a tracking event, named no known document,
+ * or repeated an outcome already in). */
+bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note,
+                                 uint64_t now_ns);
+
+/* Notes that document id was fed (again) at now_ns. */
+void bl_tracker_fed(bl_tracker *self, uint64_t id, uint64_t now_ns);
+
+/* The id of an incomplete, fed document whose last feed or outcome is
+ * older than timeout_ns, or 0. */
+uint64_t bl_tracker_stalled(const bl_tracker *self, uint64_t now_ns,
+                            uint64_t timeout_ns);
+
+/* Gives up on a document: counts its missing outcomes as failed with the
+ * reason given and completes it. */
+void bl_tracker_abandon(bl_tracker *self, uint64_t id, const char *reason);
 
 size_t bl_tracker_outstanding(const bl_tracker *self);
+
+/* The progress figures the pipeline publishes, with the time left
+ * estimated from the rate of files completed in elapsed_s. */
+struct bl_pipeline_progress;
+void bl_tracker_progress(const bl_tracker *self, double elapsed_s,
+                         struct bl_pipeline_progress *out);
 void bl_tracker_free(bl_tracker *self);
 
 #endif

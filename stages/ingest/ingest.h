@@ -1,7 +1,8 @@
 /*
  * ingest: turns one decoded scan page into the pipeline's canonical page:
- * 300 dpi, binarised (1 = ink), with the transform back to the file's own
- * pixels. Pure function; no sockets.
+ * 300 dpi, binarised (1 = ink), cleaned, upright and level, with the
+ * transform back to the file's own pixels. Pure functions; no sockets.
+ * docs/INGEST.md describes the steps and their limits.
  */
 #ifndef BL_INGEST_H
 #define BL_INGEST_H
@@ -12,10 +13,76 @@
 
 #define BL_CANONICAL_DPI 300.0
 
+/* Sauvola window half-side and k at 300 dpi (binarize.c). */
+#define BL_INGEST_SAUVOLA_HALF 15
+#define BL_INGEST_SAUVOLA_K 0.2
+/* Specks: components of at most this many pixels within this box side. */
+#define BL_INGEST_SPECK_PIXELS 30
+#define BL_INGEST_SPECK_SIDE 8
+/* Largest skew searched, degrees either way. */
+#define BL_INGEST_MAX_SKEW 12.0
+/* Smaller measured skews are recorded but not corrected: a turn by less
+ * than this moves no pixel of an A4 page by more than 3 pixels. */
+#define BL_INGEST_MIN_SKEW 0.1
+/* A page with less ink than this fraction of its area after cleaning is
+ * blank (a hand-written digit alone is about 1e-4 of an A4 page). */
+#define BL_INGEST_BLANK_FRACTION 5e-5
+
+/* The orientation model's input: a THUMB x THUMB ink-density thumbnail of
+ * the page (longer side scaled to THUMB, centred), each value the square
+ * root of the ink fraction of its cell. Output: 4 classes, the clockwise
+ * quarter turns (0, 90, 180, 270) the page has in the file. */
+#define BL_INGEST_THUMB 32
+#define BL_INGEST_CLASSES 4
+#define BL_INGEST_MODEL_KIND "ingest"
+
+/* What ingest found on a page, for tests, eval and logs. */
+typedef struct bl_ingest_result {
+    int blank;            /* no ink after cleaning: the page is left empty */
+    int quarter_turns;    /* 0..3, clockwise turns found in the file */
+    double orient_prob;   /* the model's probability for it; 0 without a model */
+    double skew;          /* degrees, clockwise positive, measured */
+    double skew_conf;     /* Postl criterion best/worst; ~1 = no lines */
+    int skew_applied;     /* 1 if the page was turned to undo the skew */
+    int edges;            /* dark edge sides removed (clean.c mask) */
+    int specks;           /* specks removed */
+} bl_ingest_result;
+
+typedef struct bl_ingest bl_ingest;
+
+/* A normaliser. model_path NULL or "" means no orientation model: every
+ * page is taken as upright (quarter_turns 0). A model must be a .blm of
+ * kind "ingest" whose network takes 1 x THUMB x THUMB and has 4 classes;
+ * otherwise NULL with a message naming the file. */
+bl_ingest *bl_ingest_new(const char *model_path, bl_err *err);
+void bl_ingest_destroy(bl_ingest **self);
+/* "name@version:crc" of the model, or "" without one. Borrowed. */
+const char *bl_ingest_model_id(const bl_ingest *self);
+
 /* Normalises `gray` (0 black .. 255 white) described by `info` and stores
- * the result in work->page, work->to_source, the source size and dpi, and
- * the page's content hash. work->page must be NULL on entry. */
-int bl_ingest_page(const bl_image *gray, const bl_page_info *info,
-                   bl_work *work, bl_err *err);
+ * the result in work->page (a new binary page), work->to_source (page
+ * points -> file points, composing scale, quarter turn and deskew),
+ * rotation_deg (the clockwise turn undone, k * 90), skew_deg (measured),
+ * the source size and dpi, the content hash and, with a model,
+ * work->model[BL_STAGE_INGEST]. work->page must be NULL on entry. self may
+ * be NULL (no model); res may be NULL. */
+int bl_ingest_run(bl_ingest *self, const bl_image *gray, const bl_page_info *info,
+                  bl_work *work, bl_ingest_result *res, bl_err *err);
+
+/* bl_ingest_run without a model and without a result. */
+int bl_ingest_page(const bl_image *gray, const bl_page_info *info, bl_work *work,
+                   bl_err *err);
+
+/* ---- The steps, for training and evaluation ----------------------------- */
+
+/* Resamples to 300 dpi and binarises (Sauvola for gray files, a fixed
+ * threshold at 128 for bilevel ones), then removes dark edges and specks.
+ * *bin is new; *sx, *sy the actual scale factors (page px per file px). */
+int bl_ingest_binarize(const bl_image *gray, const bl_page_info *info, bl_image **bin,
+                       double *sx, double *sy, bl_ingest_result *res, bl_err *err);
+
+/* The model input from an ink reduction of a binary page by `factor`
+ * (bl_image_reduce_ink(bin, factor)). out has THUMB * THUMB floats. */
+void bl_ingest_orient_input(const bl_image *red, int factor, float *out);
 
 #endif

@@ -1,8 +1,11 @@
 /*
  * blotter-ingest: reads scan files named by FEED notes and sends each page,
  * normalised, to detect. A file or page that cannot be read is reported to
- * the writer (which stores the error) and the batch goes on.
+ * the writer (which stores the error) and the batch goes on. The
+ * orientation model comes from [models] ingest; without one every page is
+ * taken as upright (a warning says so once, at start).
  */
+#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +15,7 @@
 
 typedef struct ingest_ctx {
     bl_image_limits limits;
+    bl_ingest *norm;
 } ingest_ctx;
 
 /* Tells the front end how many outcomes (stored pages or errors) to wait
@@ -53,7 +57,7 @@ static int on_feed(bl_worker *w, void *vctx, const bl_msg_header *hdr,
         bl_strlcpy(work->source_path, feed->path, sizeof work->source_path);
         work->page_count = (uint32_t)pages;
         bl_image *gray = bl_scan_read_page(scan, i, &info, &perr);
-        int rc = gray ? bl_ingest_page(gray, &info, work, &perr) : perr.code;
+        int rc = gray ? bl_ingest_run(ctx->norm, gray, &info, work, NULL, &perr) : perr.code;
         if (rc == BL_OK) {
             rc = bl_worker_emit_work(w, &out, work, &perr);
         } else if (gray) {
@@ -83,14 +87,27 @@ int main(int argc, char **argv)
             fprintf(stderr, "blotter-ingest: %s\n", err.msg);
         return rc == 1 ? 0 : 1;
     }
+    /* Instances scale the stage; a second BLAS pool would only fight them. */
+    openblas_set_num_threads(1);
     ingest_ctx ctx;
     bl_conf_image_limits(&conf, &ctx.limits);
+    const char *model = conf.model[BL_STAGE_INGEST];
+    ctx.norm = bl_ingest_new(model, &err);
+    if (!ctx.norm) {
+        fprintf(stderr, "blotter-ingest: %s\n", err.msg);
+        return 1;
+    }
+    if (!model[0])
+        bl_log(BL_LOG_WARN, "no orientation model ([models] ingest): pages are taken "
+                            "as upright");
     bl_worker_spec spec = {
         .stage = BL_STAGE_INGEST,
         .next = BL_STAGE_DETECT,
-        .model_id = "",
+        .model_id = bl_ingest_model_id(ctx.norm),
         .on_note = on_feed,
         .ctx = &ctx,
     };
-    return bl_worker_run(&spec, &conf, &args);
+    rc = bl_worker_run(&spec, &conf, &args);
+    bl_ingest_destroy(&ctx.norm);
+    return rc;
 }

@@ -3,7 +3,11 @@
  * --wait`, `blotter down`, with real processes and sockets in a private
  * runtime directory.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +63,63 @@ static int count_entries(const char *dir)
     return system(cmd) == 0;
 }
 
+/* Starts `blotter metrics` on a free port, fetches /metrics once and
+ * checks it holds the stages' series. */
+static void check_prometheus(const char *conf)
+{
+    char errf[300];
+    snprintf(errf, sizeof errf, "%s/metrics.txt", tmp);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        /* exec directly (not through run_cmd) so that pid is the server. */
+        int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        close(fd);
+        char *argv[] = {BLOTTER, "metrics", "--config", (char *)conf, "--listen",
+                        "127.0.0.1:0", NULL};
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    unsigned port = 0;
+    for (int i = 0; i < 200 && !port; i++) {
+        char *text = slurp(errf);
+        const char *at = strstr(text, "http://127.0.0.1:");
+        if (at)
+            sscanf(at, "http://127.0.0.1:%u", &port);
+        free(text);
+        if (!port)
+            usleep(50000);
+    }
+    cr_assert_gt(port, 0, "blotter metrics did not say where it listens");
+    char body[65536] = "";
+    for (int tries = 0; tries < 40; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+        cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+        const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+        cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+        size_t got = 0;
+        ssize_t n;
+        while ((n = read(fd, body + got, sizeof body - 1 - got)) > 0)
+            got += (size_t)n;
+        body[got] = '\0';
+        close(fd);
+        if (strstr(body, "200 OK"))
+            break;
+        usleep(250000); /* 503 until the first snapshot arrives */
+    }
+    cr_expect(strstr(body, "200 OK") != NULL, "%s", body);
+    cr_expect(strstr(body, "blotter_stage_items_in_total{stage=\"classify\","
+                           "instance=\"0\"}") != NULL, "%s", body);
+    kill(pid, SIGTERM);
+    int status;
+    cr_expect_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "metrics ended %d",
+              status);
+}
+
 Test(service, feeds_watches_and_goes_down_cleanly)
 {
     char conf[300], run_dir[300], db[300], hot[300], front[400], up_err[300];
@@ -94,6 +155,16 @@ Test(service, feeds_watches_and_goes_down_cleanly)
     char *fed = slurp(out);
     cr_expect(strstr(fed, "pages stored, 0 refused") != NULL, "%s", fed);
     free(fed);
+
+    /* Live figures: `top` and the Prometheus endpoint. */
+    snprintf(out, sizeof out, "%s/top.txt", tmp);
+    char *top[] = {BLOTTER, "top", "--config", conf, "--once", NULL};
+    cr_expect_eq(run_cmd(top, out, "/dev/null", 30), 0);
+    char *table = slurp(out);
+    cr_expect(strstr(table, "classify-cnn") != NULL && strstr(table, "p95 ms"),
+              "%s", table);
+    free(table);
+    check_prometheus(conf);
 
     /* Into the hot folder: a copy of a sample (written under a temporary
      * name, then renamed, as careful scanners do) and a file that is no

@@ -34,13 +34,18 @@ Test(conf, defaults_are_as_documented)
     cr_assert_str_eq(c->log_file, "");
     cr_assert_eq(c->start_timeout_s, 30);
     cr_assert_eq(c->drain_timeout_s, 10);
+    cr_assert_eq(c->retry_timeout_s, 60);
+    cr_assert_eq(c->max_restarts, 5);
     cr_assert_str_eq(c->endpoint[BL_STAGE_FRONT], "ipc://{run}/events");
     cr_assert_str_eq(c->endpoint[BL_STAGE_CLASSIFY], "ipc://{run}/classify");
     cr_assert_str_eq(c->control_endpoint, "ipc://{run}/control");
+    cr_assert_str_eq(c->metrics_endpoint, "ipc://{run}/metrics");
     for (int s = 0; s < BL_STAGE_COUNT; s++)
         cr_assert_eq(c->instances[s], 1);
     cr_assert_str_eq(c->model[BL_STAGE_CLASSIFY],
                      BL_SOURCE_DIR "/models/classify-cnn.blm");
+    cr_assert_str_eq(c->model[BL_STAGE_INGEST],
+                     BL_SOURCE_DIR "/models/ingest-orient.blm");
     cr_assert_str_eq(c->model[BL_STAGE_DETECT], "");
     cr_assert_eq(c->max_page_pixels, 100000000u);
     cr_assert_eq(c->max_pages_per_file, 10000u);
@@ -65,6 +70,8 @@ Test(conf, shipped_file_loads_and_equals_defaults)
     cr_assert_str_eq(c->log_file, def->log_file);
     cr_assert_eq(c->start_timeout_s, def->start_timeout_s);
     cr_assert_eq(c->drain_timeout_s, def->drain_timeout_s);
+    cr_assert_eq(c->retry_timeout_s, def->retry_timeout_s);
+    cr_assert_eq(c->max_restarts, def->max_restarts);
     for (int s = 0; s < BL_STAGE_COUNT; s++) {
         cr_assert_str_eq(c->endpoint[s], def->endpoint[s]);
         cr_assert_eq(c->instances[s], def->instances[s]);
@@ -102,7 +109,9 @@ Test(conf, shipped_file_documents_every_key)
             bl_strlcpy(prev, line, sizeof prev);
     }
     fclose(f);
-    cr_assert_eq(keys, 6 + 7 + 5 + 5 + 6 + 1, "every key present once");
+    /* [pipeline] 8, [endpoints] 8, [instances] 5, [models] 5, [limits] 6,
+     * [queues] 1 */
+    cr_assert_eq(keys, 8 + 8 + 5 + 5 + 6 + 1, "every key present once");
 }
 
 typedef struct bad_file {
