@@ -3,7 +3,7 @@
 #
 #   bench/run-classify.sh [RAW_OUT]
 #
-# Builds bench_classify on its own (build-bench/, Release), then runs it and
+# Builds bench_classify (build-bench/, Release), then runs it and
 # bench/classify/torch_bench.py alternately, ROUNDS times per thread count
 # (1 and 2), each process repeating every measurement REPS times, and prints
 # a table of the best figures: training seconds per epoch (10,000 digits,
@@ -36,8 +36,8 @@ if [ ! -f data/mnist/t10k-images-idx3-ubyte ]; then
     echo "run-classify.sh: no MNIST in data/mnist; run \`blotter data mnist\`" >&2
     exit 1
 fi
-cmake -S bench/classify -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j2 >/dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBLOTTER_TESTS=OFF >/dev/null
+cmake --build build-bench -j2 --target bench_classify >/dev/null
 bench=build-bench/bin/bench_classify
 model=models/classify-cnn.blm
 torch_version=$(dpkg-query -W -f '${Version}' python3-torch 2>/dev/null || "$PYTHON" -c 'import torch; print(torch.__version__)')
