@@ -3,9 +3,8 @@
  * (dust, sensor noise, toner dots) and dark bands along the page border
  * (the scanner lid around a skewed or small sheet, edge shadows).
  *
- * Despeckling labels 8-connected components over runs, as components.c
- * does (Rosenfeld and Pfaltz 1966 in the run-based form of He, Chao and
- * Suzuki 2008), then clears the runs of every component that is small in
+ * Despeckling labels 8-connected components over runs with the labelling
+ * of components.c (bl_image_runs), then clears the runs of every component that is small in
  * both pixel count and box. Working on runs means no per-pixel label map:
  * an A4 page costs a few milliseconds and memory proportional to its runs.
  * Limits: a size test only; a small isolated mark of real meaning (a full
@@ -47,29 +46,6 @@ uint64_t bl_image_ink_count(const bl_image *bin)
 
 /* ---- despeckle --------------------------------------------------------- */
 
-typedef struct run {
-    int x0, x1, y; /* inclusive */
-} run;
-
-static int find_root(int *parent, int i)
-{
-    while (parent[i] != i) {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    return i;
-}
-
-static void unite(int *parent, int a, int b)
-{
-    a = find_root(parent, a);
-    b = find_root(parent, b);
-    if (a < b)
-        parent[b] = a;
-    else if (b < a)
-        parent[a] = b;
-}
-
 typedef struct comp_acc {
     int x0, y0, x1, y1;
     int pixels;
@@ -78,57 +54,16 @@ typedef struct comp_acc {
 int bl_image_despeckle(bl_image *bin, int max_pixels, int max_side, bl_err *err)
 {
     assert(bin && bin->data && max_pixels >= 0 && max_side >= 0);
-    int rc = 0;
-    size_t cap = 4096, n = 0;
-    run *runs = bl_xmalloc(cap * sizeof *runs);
-    int *parent = bl_xmalloc(cap * sizeof *parent);
-    comp_acc *acc = NULL;
-    size_t prev_begin = 0, prev_end = 0;
-    for (int y = 0; y < bin->height; y++) {
-        const uint8_t *row = &BL_PIX(bin, 0, y);
-        size_t cur_begin = n, p = prev_begin;
-        int x = 0, w = bin->width;
-        while (x < w) {
-            /* Paper is most of a page: skip it eight bytes at a time. */
-            while (x + 8 <= w) {
-                uint64_t v;
-                memcpy(&v, row + x, 8);
-                if (v)
-                    break;
-                x += 8;
-            }
-            while (x < w && !row[x])
-                x++;
-            if (x == w)
-                break;
-            int x0 = x;
-            while (x < w && row[x])
-                x++;
-            if (n == cap) {
-                if (cap >= (size_t)INT_MAX / 2) {
-                    rc = bl_err_set(err, BL_ELIMIT, "too many ink runs");
-                    goto done;
-                }
-                cap *= 2;
-                runs = bl_xrealloc(runs, cap * sizeof *runs);
-                parent = bl_xrealloc(parent, cap * sizeof *parent);
-            }
-            run r = {x0, x - 1, y};
-            runs[n] = r;
-            parent[n] = (int)n;
-            while (p < prev_end && runs[p].x1 < r.x0 - 1)
-                p++;
-            for (size_t q = p; q < prev_end && runs[q].x0 <= r.x1 + 1; q++)
-                unite(parent, (int)n, (int)q);
-            n++;
-        }
-        prev_begin = cur_begin;
-        prev_end = n;
-    }
+    bl_run *runs = NULL;
+    int *parent = NULL;
+    size_t n = 0;
+    int rc = bl_image_runs(bin, &runs, &parent, &n, err);
+    if (rc)
+        return rc;
     /* Roots precede their members; accumulate each set's size at its root. */
-    acc = bl_xmalloc((n ? n : 1) * sizeof *acc);
+    comp_acc *acc = bl_xmalloc((n ? n : 1) * sizeof *acc);
     for (size_t i = 0; i < n; i++) {
-        int root = find_root(parent, (int)i);
+        int root = bl_run_root(parent, (int)i);
         parent[i] = root;
         comp_acc *c = &acc[root];
         if ((size_t)root == i)
@@ -153,7 +88,6 @@ int bl_image_despeckle(bl_image *bin, int max_pixels, int max_side, bl_err *err)
                (size_t)(runs[i].x1 - runs[i].x0 + 1));
     }
     rc = removed;
-done:
     free(acc);
     free(parent);
     free(runs);

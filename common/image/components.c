@@ -24,11 +24,7 @@
 
 #include "image/image_internal.h"
 
-typedef struct run {
-    int x0, x1, y; /* inclusive */
-} run;
-
-static int find_root(int *parent, int i)
+int bl_run_root(int *parent, int i)
 {
     while (parent[i] != i) {
         parent[i] = parent[parent[i]]; /* path halving */
@@ -39,35 +35,35 @@ static int find_root(int *parent, int i)
 
 static void unite(int *parent, int a, int b)
 {
-    a = find_root(parent, a);
-    b = find_root(parent, b);
+    a = bl_run_root(parent, a);
+    b = bl_run_root(parent, b);
     if (a < b)
         parent[b] = a;
     else if (b < a)
         parent[a] = b;
 }
 
-int bl_image_components(const bl_image *bin, bl_component **out, int *count,
-                        int **labels, bl_err *err)
+int bl_image_runs(const bl_image *bin, bl_run **out_runs, int **out_parent,
+                  size_t *out_n, bl_err *err)
 {
-    assert(bin && bin->data && out && count);
-    *out = NULL;
-    *count = 0;
-    if (labels)
-        *labels = NULL;
-    int rc = BL_OK;
+    assert(bin && bin->data && out_runs && out_parent && out_n);
     size_t cap = 1024, n = 0;
-    run *runs = bl_xmalloc(cap * sizeof *runs);
+    bl_run *runs = bl_xmalloc(cap * sizeof *runs);
     int *parent = bl_xmalloc(cap * sizeof *parent);
-    int *comp = NULL;
-    bl_component *cs = NULL;
     size_t prev_begin = 0, prev_end = 0;
-
     for (int y = 0; y < bin->height; y++) {
         const uint8_t *row = &BL_PIX(bin, 0, y);
         size_t cur_begin = n, p = prev_begin;
         int x = 0, w = bin->width;
         while (x < w) {
+            /* Paper is most of a page: skip it eight bytes at a time. */
+            while (x + 8 <= w) {
+                uint64_t v;
+                memcpy(&v, row + x, 8);
+                if (v)
+                    break;
+                x += 8;
+            }
             while (x < w && !row[x])
                 x++;
             if (x == w)
@@ -77,14 +73,15 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
                 x++;
             if (n == cap) {
                 if (cap >= (size_t)INT_MAX / 2) {
-                    rc = bl_err_set(err, BL_ELIMIT, "too many ink runs");
-                    goto done;
+                    free(runs);
+                    free(parent);
+                    return bl_err_set(err, BL_ELIMIT, "too many ink runs");
                 }
                 cap *= 2;
                 runs = bl_xrealloc(runs, cap * sizeof *runs);
                 parent = bl_xrealloc(parent, cap * sizeof *parent);
             }
-            run r = {x0, x - 1, y};
+            bl_run r = {x0, x - 1, y};
             runs[n] = r;
             parent[n] = (int)n;
             /* Previous-row runs entirely left of this one cannot touch any
@@ -98,12 +95,33 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
         prev_begin = cur_begin;
         prev_end = n;
     }
+    *out_runs = runs;
+    *out_parent = parent;
+    *out_n = n;
+    return BL_OK;
+}
+
+int bl_image_components(const bl_image *bin, bl_component **out, int *count,
+                        int **labels, bl_err *err)
+{
+    assert(bin && bin->data && out && count);
+    *out = NULL;
+    *count = 0;
+    if (labels)
+        *labels = NULL;
+    bl_run *runs = NULL;
+    int *parent = NULL;
+    size_t n = 0;
+    bl_component *cs = NULL;
+    int rc = bl_image_runs(bin, &runs, &parent, &n, err);
+    if (rc)
+        return rc;
 
     /* Roots precede their members, so one forward sweep numbers them. */
-    comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
+    int *comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
     int ncomp = 0;
     for (size_t i = 0; i < n; i++) {
-        int root = find_root(parent, (int)i);
+        int root = bl_run_root(parent, (int)i);
         comp[i] = (size_t)root == i ? ncomp++ : comp[root];
     }
     if (ncomp > 0) {
@@ -113,7 +131,7 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
         /* Box as x0, y0, x1, y1 while accumulating; width/height after. */
         for (size_t i = 0; i < n; i++) {
             bl_component *c = &cs[comp[i]];
-            const run *r = &runs[i];
+            const bl_run *r = &runs[i];
             if (r->x0 < c->box.x)
                 c->box.x = r->x0;
             if (r->y < c->box.y)
@@ -144,9 +162,6 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
     }
     *out = cs;
     *count = ncomp;
-    cs = NULL;
-done:
-    free(cs);
     free(comp);
     free(parent);
     free(runs);

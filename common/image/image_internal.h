@@ -34,6 +34,19 @@ void bl_scan_tiff_close(bl_scan *self);
 int bl_scan_png_open(bl_scan *self, bl_err *err);
 bl_image *bl_scan_png_read(bl_scan *self, bl_page_info *info, bl_err *err);
 
+/* A maximal horizontal stretch of ink in one row, inclusive. */
+typedef struct bl_run {
+    int x0, x1, y;
+} bl_run;
+
+/* The runs of a binarised image in raster order, united into 8-connected
+ * sets (components.c): *runs and *parent are new arrays of *n entries
+ * (free()); bl_run_root gives a run's set, whose root is the set's first
+ * run in raster order. BL_ELIMIT past 2^30 runs. */
+int bl_image_runs(const bl_image *bin, bl_run **runs, int **parent, size_t *n,
+                  bl_err *err);
+int bl_run_root(int *parent, int i);
+
 /* Resolutions outside this range are treated as absent: no scanner makes
  * them, and a dpi of 0 or 1e9 would wreck every later size computation. */
 #define BL_DPI_MIN 10.0
