@@ -24,6 +24,7 @@ static int signal_pipe[2] = {-1, -1};
 static void usage(const char *stage)
 {
     printf("usage: blotter-%s [--config FILE] [--instance N] [--run-dir DIR]%s\n"
+           "       [--model FILE]\n"
            "  Runs one instance of the %s stage; normally started by\n"
            "  `blotter run`.\n",
            stage, strcmp(stage, "write") == 0 ? " [--db FILE]" : "", stage);
@@ -50,6 +51,8 @@ int bl_runtime_parse_args(int argc, char **argv, const char *stage,
             out->run_dir = v;
         } else if (strcmp(a, "--db") == 0 && strcmp(stage, "write") == 0) {
             out->db_path = v;
+        } else if (strcmp(a, "--model") == 0) {
+            out->model_path = v;
         } else if (strcmp(a, "--instance") == 0) {
             char *end;
             errno = 0;
@@ -82,6 +85,8 @@ int bl_runtime_setup(const bl_stage_args *args, bl_stage_id stage,
                           path[0] ? path : "the defaults", conf->instances[stage]);
     if (args->db_path)
         bl_strlcpy(conf->database, args->db_path, sizeof conf->database);
+    if (args->model_path)
+        bl_strlcpy(conf->model[stage], args->model_path, sizeof conf->model[stage]);
     return bl_log_init(bl_stage_name(stage), args->instance, conf->log_level,
                        conf->log_file, err);
 }

@@ -5,6 +5,7 @@
  *
  * A stage process is started as
  *   blotter-<stage> [--config F] [--instance N] [--run-dir D] [--db F]
+ *                   [--model F]
  * by `blotter run`/`blotter up` or by an operator on another host.
  */
 #ifndef BL_RUNTIME_H
@@ -21,6 +22,7 @@ typedef struct bl_stage_args {
     int instance;             /* 0-based */
     const char *run_dir;      /* expands {run} in endpoints */
     const char *db_path;      /* writer only: overrides [pipeline] database */
+    const char *model_path;   /* overrides [models] <stage> (a swapped model) */
 } bl_stage_args;
 
 /* Parses the stage command line. Returns BL_OK, BL_EINVAL with a message,

@@ -28,6 +28,7 @@ struct bl_worker {
     bl_msg_limits limits;
     bl_stage_stats stats;
     bl_latency latency;
+    char model_id[BL_MODEL_ID_MAX]; /* the model in use, after swaps */
     int emitted; /* the handler sent its own output */
 };
 
@@ -246,8 +247,33 @@ static void send_metrics(bl_worker *self)
     snprintf(text, sizeof text, "p50_ms=%.3f p95_ms=%.3f model=%s",
              bl_latency_quantile_ms(&self->latency, 0.5),
              bl_latency_quantile_ms(&self->latency, 0.95),
-             self->spec->model_id[0] ? self->spec->model_id : "-");
+             self->model_id[0] ? self->model_id : "-");
     bl_worker_event(self, "metrics", NULL, text, num);
+}
+
+/* Swaps the model if the command is for this stage and instance. */
+static void handle_swap(bl_worker *self, const bl_note *note)
+{
+    const bl_worker_spec *spec = self->spec;
+    if (strcmp(note->text, bl_stage_name(spec->stage)) != 0 ||
+        (note->num[0] >= 0 && note->num[0] != self->instance))
+        return;
+    bl_err err = {0};
+    char id[BL_MODEL_ID_MAX] = "";
+    int rc = spec->on_swap
+                 ? spec->on_swap(self, spec->ctx, note->path, id, sizeof id, &err)
+                 : bl_err_set(&err, BL_EUNSUP, "%s has no model to swap",
+                              bl_stage_name(spec->stage));
+    if (rc == BL_OK) {
+        bl_log(BL_LOG_INFO, "model swapped: %s -> %s (%s)", self->model_id, id,
+               note->path);
+        bl_strlcpy(self->model_id, id, sizeof self->model_id);
+        bl_worker_event(self, "swapped", note->path, id, NULL);
+    } else {
+        bl_log(BL_LOG_WARN, "model swap refused, keeping %s: %s", self->model_id,
+               err.msg);
+        bl_worker_event(self, "swap-failed", note->path, err.msg, NULL);
+    }
 }
 
 /* Returns 1 when the front end asked this stage to stop. */
@@ -264,6 +290,8 @@ static int handle_control(bl_worker *self)
     if (rc == BL_OK) {
         if (strcmp(note->kind, "stop") == 0)
             stop = 1;
+        else if (strcmp(note->kind, "swap") == 0)
+            handle_swap(self, note);
         else
             bl_log(BL_LOG_WARN, "unknown control command '%s' ignored",
                    note->kind);
@@ -298,8 +326,9 @@ int bl_worker_run(const bl_worker_spec *spec, const bl_conf *conf,
         bl_log(BL_LOG_ERROR, "%s", err.msg);
         goto done;
     }
-    bl_worker_event(&self, "ready", NULL, spec->model_id, NULL);
-    bl_log(BL_LOG_DEBUG, "ready model=%s", spec->model_id[0] ? spec->model_id : "-");
+    bl_strlcpy(self.model_id, spec->model_id, sizeof self.model_id);
+    bl_worker_event(&self, "ready", NULL, self.model_id, NULL);
+    bl_log(BL_LOG_DEBUG, "ready model=%s", self.model_id[0] ? self.model_id : "-");
 
     uint64_t next_report = bl_time_mono_ns() + 1000000000ull;
     for (;;) {

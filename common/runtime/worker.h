@@ -8,6 +8,10 @@
  * one-second tick. Each message is decoded bounds-checked; a malformed one
  * is counted, logged and dropped. Blocking on the output at its high-water
  * mark is the backpressure.
+ *
+ * Control commands (PUB/SUB from the front end): "stop"; and "swap" (text:
+ * the stage name, path: the model file, num[0]: the instance or -1 for
+ * all), answered with a "swapped" or "swap-failed" event.
  */
 #ifndef BL_WORKER_H
 #define BL_WORKER_H
@@ -27,12 +31,19 @@ typedef int (*bl_worker_on_note)(bl_worker *self, void *ctx,
                                  const bl_msg_header *hdr, const bl_note *note,
                                  bl_err *err);
 
+/* Model swap: loads the model file at path and, only if that succeeds,
+ * replaces the stage's model with it; writes the new model's id. Called
+ * between two items, so no item sees two models. */
+typedef int (*bl_worker_on_swap)(bl_worker *self, void *ctx, const char *path,
+                                 char *id, size_t id_size, bl_err *err);
+
 typedef struct bl_worker_spec {
     bl_stage_id stage;
     bl_stage_id next;          /* BL_STAGE_FRONT: no next stage */
     const char *model_id;      /* announced in "ready"; may be "" */
     bl_worker_on_work on_work; /* may be NULL */
     bl_worker_on_note on_note; /* may be NULL */
+    bl_worker_on_swap on_swap; /* NULL: the stage has no model to swap */
     void *ctx;
 } bl_worker_spec;
 

@@ -26,6 +26,7 @@
 
 #include "blotter/commands.h"
 #include "blotter/eval_ingest.h"
+#include "blotter/eval_pipeline.h"
 #include "blotter/plot.h"
 #include "classify/classify.h"
 #include "mnist/mnist.h"
@@ -217,13 +218,20 @@ done:
     return status;
 }
 
-/* Stage -> evaluator. Add a row (e.g. "pipeline") to extend. */
+/* eval_pipeline.c takes its arguments from the stage word on. */
+static int eval_pipeline(int argc, char **argv)
+{
+    return bl_eval_pipeline(argc - 1, argv + 1);
+}
+
+/* Stage -> evaluator (each gets `eval STAGE ...` as argv). */
 static const struct {
     const char *stage;
     int (*fn)(int argc, char **argv);
 } eval_table[] = {
     {"classify", eval_classify},
     {"ingest", bl_cmd_eval_ingest},
+    {"pipeline", eval_pipeline},
 };
 
 static const char *const known_stages[] = {"ingest", "detect", "segment", "classify",

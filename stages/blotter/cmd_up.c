@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "blm/blm.h"
 #include "blotter/commands.h"
 #include "blotter/inputs.h"
 #include "blotter/pipeline.h"
@@ -105,6 +106,38 @@ static void refeed(service *s, uint64_t id)
     bl_tracker_fed(&s->tracker, id, bl_time_mono_ns());
 }
 
+/* A swap request: the file is checked here, once, before any stage sees
+ * it, so a wrong or corrupt model never reaches a running instance. */
+static void serve_swap(service *s, void *rep, const bl_note *note)
+{
+    int stage = bl_stage_from_name(note->text);
+    bl_err err = {0};
+    if (stage <= BL_STAGE_FRONT || stage == BL_STAGE_WRITE) {
+        reply(rep, "error", "no such stage with a model (ingest, detect, segment, "
+              "classify)", 0, 0, 0, 0);
+        return;
+    }
+    bl_blm *blm = bl_blm_load(note->path, note->text, &err);
+    if (!blm) {
+        reply(rep, "error", err.msg, 0, 0, 0, 0);
+        return;
+    }
+    bl_blm_destroy(&blm);
+    bl_note *cmd = bl_xcalloc(1, sizeof *cmd);
+    bl_strlcpy(cmd->kind, "swap", sizeof cmd->kind);
+    bl_strlcpy(cmd->text, note->text, sizeof cmd->text);
+    bl_strlcpy(cmd->path, note->path, sizeof cmd->path);
+    cmd->num[0] = -1;
+    bl_pipeline_swap_begin(s->pipe, (bl_stage_id)stage, note->path);
+    if (bl_pipeline_control(s->pipe, cmd, &err))
+        reply(rep, "error", err.msg, 0, 0, 0, 0);
+    else {
+        bl_log(BL_LOG_INFO, "model swap: %s -> %s", note->text, note->path);
+        reply(rep, "ok", NULL, bl_pipeline_conf(s->pipe)->instances[stage], 0, 0, 0);
+    }
+    free(cmd);
+}
+
 /* Answers one request from a client. */
 static void serve_request(service *s, void *rep)
 {
@@ -142,6 +175,38 @@ static void serve_request(service *s, void *rep)
         }
         reply(rep, "status", s->draining ? "draining" : "up", outstanding,
               stored, failed, dups);
+    } else if (strcmp(note->kind, "swap") == 0) {
+        serve_swap(s, rep, note);
+    } else if (strcmp(note->kind, "swap-status") == 0) {
+        int stage = bl_stage_from_name(note->text);
+        int64_t n = 0, ok = 0, failed = 0;
+        const char *reason = "";
+        const bl_conf *conf = bl_pipeline_conf(s->pipe);
+        for (int i = 0; stage > BL_STAGE_FRONT && i < conf->instances[stage]; i++) {
+            const bl_pipeline_model *m = bl_pipeline_model_of(s->pipe, stage, i);
+            n++;
+            ok += m->swap == BL_SWAP_OK;
+            if (m->swap == BL_SWAP_FAILED) {
+                failed++;
+                reason = reason[0] ? reason : m->swap_reason;
+            }
+        }
+        reply(rep, "swap-status", reason, n, ok, failed, 0);
+    } else if (strcmp(note->kind, "models") == 0) {
+        char text[BL_NOTE_TEXT_MAX] = "";
+        size_t len = 0;
+        const bl_conf *conf = bl_pipeline_conf(s->pipe);
+        for (int st = BL_STAGE_INGEST; st < BL_STAGE_COUNT; st++)
+            for (int i = 0; i < conf->instances[st]; i++) {
+                const bl_pipeline_model *m = bl_pipeline_model_of(s->pipe, st, i);
+                int k = snprintf(text + len, sizeof text - len, "%s %d %s\n",
+                                 bl_stage_name((bl_stage_id)st), i,
+                                 m->model[0] ? m->model : "-");
+                if (k < 0 || (size_t)k >= sizeof text - len)
+                    break;
+                len += (size_t)k;
+            }
+        reply(rep, "models", text, 0, 0, 0, 0);
     } else if (strcmp(note->kind, "down") == 0) {
         s->draining = 1;
         bl_log(BL_LOG_INFO, "going down: %zu files outstanding",
@@ -393,8 +458,9 @@ int bl_cmd_up(int argc, char **argv)
 /* ---- the clients -------------------------------------------------------- */
 
 /* Sends one request and waits for its answer. */
-static int request(void *req, const char *kind, const char *path,
-                   const char *batch, bl_note *answer, bl_err *err)
+int bl_service_request(void *req, const char *kind, const char *path,
+                       const char *batch, const char *text, bl_note *answer,
+                       bl_err *err)
 {
     bl_msg_header hdr = {0};
     hdr.type = BL_MSG_CONTROL;
@@ -403,7 +469,8 @@ static int request(void *req, const char *kind, const char *path,
     bl_strlcpy(note->kind, kind, sizeof note->kind);
     int rc = BL_OK;
     if ((path && !bl_strlcpy(note->path, path, sizeof note->path)) ||
-        (batch && !bl_strlcpy(note->batch, batch, sizeof note->batch))) {
+        (batch && !bl_strlcpy(note->batch, batch, sizeof note->batch)) ||
+        (text && !bl_strlcpy(note->text, text, sizeof note->text))) {
         rc = bl_err_set(err, BL_ELIMIT, "%s: path or batch name too long", path);
         goto done;
     }
@@ -429,7 +496,7 @@ done:
 }
 
 /* Connects a REQ socket to the running service, or says why it cannot. */
-static void *connect_front(void *ctx, const char *config, const char *cmd,
+void *bl_service_connect(void *ctx, const char *config, const char *cmd,
                            bl_conf *conf)
 {
     char config_path[BL_PATH_MAX], ep[BL_ENDPOINT_MAX + 16], sock_path[BL_PATH_MAX + 16];
@@ -512,7 +579,7 @@ int bl_cmd_feed(int argc, char **argv)
 
     bl_conf conf;
     void *ctx = zmq_ctx_new();
-    void *req = connect_front(ctx, config, "feed", &conf);
+    void *req = bl_service_connect(ctx, config, "feed", &conf);
     int status = req ? 0 : 3;
     bl_note *answer = bl_xcalloc(1, sizeof *answer);
     for (size_t i = 0; req && i < inputs.count; i++) {
@@ -523,7 +590,7 @@ int bl_cmd_feed(int argc, char **argv)
             status = 2;
             break;
         }
-        if (request(req, "feed", abs, batch, answer, &err)) {
+        if (bl_service_request(req, "feed", abs, batch, NULL, answer, &err)) {
             fprintf(stderr, "blotter feed: %s: %s\n", inputs.paths[i], err.msg);
             status = 3;
             break;
@@ -532,7 +599,7 @@ int bl_cmd_feed(int argc, char **argv)
     if (status == 0)
         printf("fed %zu files to batch %s\n", inputs.count, batch);
     while (status == 0 && wait) {
-        if (request(req, "status", NULL, batch, answer, &err)) {
+        if (bl_service_request(req, "status", NULL, batch, NULL, answer, &err)) {
             fprintf(stderr, "blotter feed: %s\n", err.msg);
             status = 3;
             break;
@@ -569,10 +636,10 @@ int bl_cmd_down(int argc, char **argv)
     bl_conf conf;
     bl_err err = {0};
     void *ctx = zmq_ctx_new();
-    void *req = connect_front(ctx, config, "down", &conf);
+    void *req = bl_service_connect(ctx, config, "down", &conf);
     int status = req ? 0 : 3;
     bl_note *answer = bl_xcalloc(1, sizeof *answer);
-    if (req && request(req, "down", NULL, NULL, answer, &err)) {
+    if (req && bl_service_request(req, "down", NULL, NULL, NULL, answer, &err)) {
         fprintf(stderr, "blotter down: %s\n", err.msg);
         status = 3;
     }

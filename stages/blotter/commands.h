@@ -11,6 +11,7 @@ int bl_cmd_feed(int argc, char **argv);     /* cmd_up.c */
 int bl_cmd_down(int argc, char **argv);     /* cmd_up.c */
 int bl_cmd_top(int argc, char **argv);      /* cmd_top.c */
 int bl_cmd_metrics(int argc, char **argv);  /* cmd_top.c */
+int bl_cmd_model(int argc, char **argv);    /* cmd_model.c */
 int bl_cmd_query(int argc, char **argv);    /* cmd_query.c */
 int bl_cmd_samples(int argc, char **argv);  /* cmd_samples.c */
 int bl_cmd_data(int argc, char **argv);     /* cmd_data.c */

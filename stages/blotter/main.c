@@ -18,6 +18,7 @@ static const struct {
     {"down", bl_cmd_down, "stop the running pipeline after its work in flight"},
     {"top", bl_cmd_top, "live per-stage throughput, latency and errors"},
     {"metrics", bl_cmd_metrics, "serve the figures for Prometheus"},
+    {"model", bl_cmd_model, "list the models; swap one in a running pipeline"},
     {"query", bl_cmd_query, "list recognised fields (table, CSV, JSON)"},
     {"samples", bl_cmd_samples, "generate synthetic scanned pages with truth"},
     {"train", bl_cmd_train, "train a stage model"},

@@ -34,7 +34,7 @@ typedef struct sample {
     int64_t items_in, items_out, errors, prev_items_in;
     uint64_t busy_ns, prev_busy_ns;
     double p50_ms, p95_ms;
-    char model[BL_MODEL_ID_MAX];
+    bl_pipeline_model model;
 } sample;
 
 typedef struct child {
@@ -63,6 +63,7 @@ struct bl_pipeline {
     char config_path[BL_PATH_MAX];
     char db_path[BL_PATH_MAX];
     int has_db_path;
+    char model_override[BL_STAGE_COUNT][BL_PATH_MAX]; /* after a swap */
     child children[BL_STAGE_COUNT * BL_MAX_INSTANCES];
     int nchildren;
     bl_pipeline_stage_stats stats[BL_STAGE_COUNT];
@@ -97,7 +98,62 @@ static void take_sample(bl_pipeline *self, const bl_msg_header *hdr,
     char model[BL_MODEL_ID_MAX] = "";
     if (sscanf(note->text, "p50_ms=%lf p95_ms=%lf model=%63s", &m->p50_ms,
                &m->p95_ms, model) == 3)
-        bl_strlcpy(m->model, model, sizeof m->model);
+        bl_strlcpy(m->model.model, model, sizeof m->model.model);
+}
+
+/* Records the outcome of a model swap in one instance. */
+static void take_swap(bl_pipeline *self, const bl_msg_header *hdr,
+                      const bl_note *note)
+{
+    if (hdr->stage >= BL_STAGE_COUNT || hdr->flags >= BL_MAX_INSTANCES)
+        return;
+    bl_pipeline_model *m = &self->samples[hdr->stage][hdr->flags].model;
+    bl_strlcpy(m->swap_path, note->path, sizeof m->swap_path);
+    if (strcmp(note->kind, "swapped") == 0) {
+        m->swap = BL_SWAP_OK;
+        bl_strlcpy(m->model, note->text, sizeof m->model);
+        m->swap_reason[0] = '\0';
+    } else {
+        m->swap = BL_SWAP_FAILED;
+        bl_strlcpy(m->swap_reason, note->text, sizeof m->swap_reason);
+    }
+}
+
+const bl_pipeline_model *bl_pipeline_model_of(const bl_pipeline *self,
+                                              bl_stage_id stage, int instance)
+{
+    if (stage >= BL_STAGE_COUNT || instance < 0 ||
+        instance >= self->conf.instances[stage])
+        return NULL;
+    return &self->samples[stage][instance].model;
+}
+
+void bl_pipeline_swap_begin(bl_pipeline *self, bl_stage_id stage,
+                            const char *path)
+{
+    bl_strlcpy(self->model_override[stage], path, sizeof self->model_override[stage]);
+    for (int i = 0; i < BL_MAX_INSTANCES; i++) {
+        bl_pipeline_model *m = &self->samples[stage][i].model;
+        m->swap = BL_SWAP_NONE;
+        m->swap_path[0] = m->swap_reason[0] = '\0';
+    }
+}
+
+const bl_conf *bl_pipeline_conf(const bl_pipeline *self) { return &self->conf; }
+
+int bl_pipeline_control(bl_pipeline *self, const bl_note *note, bl_err *err)
+{
+    bl_msg_header hdr = {0};
+    hdr.type = BL_MSG_CONTROL;
+    hdr.t_sent_ns = bl_time_wall_ns();
+    bl_frames frames = {0};
+    int rc = bl_msg_encode_note(&hdr, note, &frames);
+    if (rc == BL_OK)
+        rc = bl_msg_send(self->control, &frames, 0, err);
+    else
+        bl_err_set(err, rc, "cannot encode control note");
+    bl_frames_free(&frames);
+    return rc;
 }
 
 /* Publishes the snapshot described in pipeline.h. PUB never blocks: with
@@ -130,7 +186,7 @@ static void publish_metrics(bl_pipeline *self)
                           (json_int_t)m->errors, "busy_s", m->busy_ns / 1e9,
                           "rate", rate, "busy_share", busy, "p50_ms", m->p50_ms,
                           "p95_ms", m->p95_ms, "model",
-                          m->model[0] ? m->model : "-", "age_s",
+                          m->model.model[0] ? m->model.model : "-", "age_s",
                           m->seen ? (now - m->at_ns) / 1e9 : -1.0));
         }
     json_object_set_new(root, "stages", stages);
@@ -202,7 +258,7 @@ static int spawn(bl_pipeline *self, child *c, bl_stage_id stage, int instance,
     if (access(exe, X_OK) != 0)
         return bl_err_set(err, BL_ENOENT, "stage %s: cannot run %s: %s",
                           bl_stage_name(stage), exe, strerror(errno));
-    const char *argv[12];
+    const char *argv[16];
     int n = 0;
     argv[n++] = exe;
     argv[n++] = "--instance";
@@ -216,6 +272,10 @@ static int spawn(bl_pipeline *self, child *c, bl_stage_id stage, int instance,
     if (stage == BL_STAGE_WRITE && db_path) {
         argv[n++] = "--db";
         argv[n++] = db_path;
+    }
+    if (self->model_override[stage][0]) {
+        argv[n++] = "--model";
+        argv[n++] = self->model_override[stage];
     }
     argv[n] = NULL;
 
@@ -307,6 +367,12 @@ static int recv_event(bl_pipeline *self, bl_msg_header *hdr, bl_note *note,
     }
     if (strcmp(note->kind, "metrics") == 0)
         take_sample(self, hdr, note);
+    if (strcmp(note->kind, "swapped") == 0 || strcmp(note->kind, "swap-failed") == 0)
+        take_swap(self, hdr, note);
+    if (strcmp(note->kind, "ready") == 0 && hdr->stage < BL_STAGE_COUNT &&
+        hdr->flags < BL_MAX_INSTANCES)
+        bl_strlcpy(self->samples[hdr->stage][hdr->flags].model.model, note->text,
+                   sizeof self->samples[0][0].model.model);
     if (strcmp(note->kind, "ready") == 0) {
         for (int i = 0; i < self->nchildren; i++)
             if (self->children[i].stage == (bl_stage_id)hdr->stage &&

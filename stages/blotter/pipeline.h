@@ -50,6 +50,31 @@ typedef struct bl_pipeline_stage_stats {
     bl_stage_stats sum;
 } bl_pipeline_stage_stats;
 
+/* Publishes a control note to every stage (e.g. "swap"). */
+int bl_pipeline_control(bl_pipeline *self, const bl_note *note, bl_err *err);
+
+/* What a stage instance runs, as its reports say, and how its last model
+ * swap ended. */
+typedef enum { BL_SWAP_NONE = 0, BL_SWAP_OK, BL_SWAP_FAILED } bl_swap_state;
+
+typedef struct bl_pipeline_model {
+    char model[BL_MODEL_ID_MAX];
+    bl_swap_state swap;
+    char swap_path[BL_PATH_MAX];
+    char swap_reason[256];
+} bl_pipeline_model;
+
+/* The entry of instance `instance` of `stage` (instances per the
+ * configuration), or NULL. */
+const bl_pipeline_model *bl_pipeline_model_of(const bl_pipeline *self,
+                                              bl_stage_id stage, int instance);
+/* Starts a model swap: forgets the stage's last swap results, and makes
+ * path the model its instances are started with from now on (so a stage
+ * restarted after the swap runs the new model too). */
+void bl_pipeline_swap_begin(bl_pipeline *self, bl_stage_id stage,
+                            const char *path);
+const bl_conf *bl_pipeline_conf(const bl_pipeline *self);
+
 /* The batch progress included in the published metrics. */
 typedef struct bl_pipeline_progress {
     int64_t files, files_done;

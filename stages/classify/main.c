@@ -12,11 +12,29 @@
 #include "log/log.h"
 #include "runtime/worker.h"
 
+typedef struct classify_ctx {
+    bl_classifier *model;
+} classify_ctx;
+
+static int on_swap(bl_worker *w, void *vctx, const char *path, char *id,
+                   size_t id_size, bl_err *err)
+{
+    (void)w;
+    classify_ctx *ctx = vctx;
+    bl_classifier *fresh = bl_classifier_load(path, err);
+    if (!fresh)
+        return err->code;
+    bl_classifier_destroy(&ctx->model);
+    ctx->model = fresh;
+    bl_strlcpy(id, bl_classifier_id(fresh), id_size);
+    return BL_OK;
+}
+
 static int on_digits(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                      bl_work *work, bl_err *err)
 {
     (void)w, (void)hdr;
-    bl_classifier *model = vctx;
+    bl_classifier *model = ((classify_ctx *)vctx)->model;
     bl_strlcpy(work->model[BL_STAGE_CLASSIFY], bl_classifier_id(model),
                sizeof work->model[BL_STAGE_CLASSIFY]);
     size_t n = work->digit_count;
@@ -56,19 +74,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "blotter-classify: no model configured ([models] classify)\n");
         return 1;
     }
-    bl_classifier *model = bl_classifier_load(conf.model[BL_STAGE_CLASSIFY], &err);
-    if (!model) {
+    classify_ctx ctx = {bl_classifier_load(conf.model[BL_STAGE_CLASSIFY], &err)};
+    if (!ctx.model) {
         fprintf(stderr, "blotter-classify: %s\n", err.msg);
         return 1;
     }
     bl_worker_spec spec = {
         .stage = BL_STAGE_CLASSIFY,
         .next = BL_STAGE_WRITE,
-        .model_id = bl_classifier_id(model),
+        .model_id = bl_classifier_id(ctx.model),
         .on_work = on_digits,
-        .ctx = model,
+        .on_swap = on_swap,
+        .ctx = &ctx,
     };
     rc = bl_worker_run(&spec, &conf, &args);
-    bl_classifier_destroy(&model);
+    bl_classifier_destroy(&ctx.model);
     return rc;
 }

@@ -27,6 +27,22 @@ static void announce(bl_worker *w, const bl_note *feed, int64_t units,
     bl_worker_event(w, "file-pages", feed->path, NULL, num);
 }
 
+static int on_swap(bl_worker *w, void *vctx, const char *path, char *id,
+                   size_t id_size, bl_err *err)
+{
+    (void)w;
+    ingest_ctx *ctx = vctx;
+    if (!path[0])
+        return bl_err_set(err, BL_EINVAL, "no model file given");
+    bl_ingest *fresh = bl_ingest_new(path, err);
+    if (!fresh)
+        return err->code;
+    bl_ingest_destroy(&ctx->norm);
+    ctx->norm = fresh;
+    bl_strlcpy(id, bl_ingest_model_id(fresh), id_size);
+    return BL_OK;
+}
+
 static int on_feed(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    const bl_note *feed, bl_err *err)
 {
@@ -105,6 +121,7 @@ int main(int argc, char **argv)
         .next = BL_STAGE_DETECT,
         .model_id = bl_ingest_model_id(ctx.norm),
         .on_note = on_feed,
+        .on_swap = on_swap,
         .ctx = &ctx,
     };
     rc = bl_worker_run(&spec, &conf, &args);

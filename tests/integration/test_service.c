@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "run_cmd.h"
+#include "blm/blm.h"
+#include <sqlite3.h>
 
 #define BLOTTER BL_BIN_DIR "/blotter"
 #define SAMPLES BL_SOURCE_DIR "/samples"
@@ -120,6 +122,67 @@ static void check_prometheus(const char *conf)
               status);
 }
 
+/* Swaps the classifier for a re-labelled copy (same weights, another
+ * checksum, so another id) and checks that pages stored afterwards name
+ * it; a model of the wrong kind is refused and changes nothing. */
+static void check_model_swap(const char *conf, const char *db)
+{
+    char copy[300], out[300], errf[300];
+    snprintf(copy, sizeof copy, "%s/classify-copy.blm", tmp);
+    snprintf(out, sizeof out, "%s/model.txt", tmp);
+    snprintf(errf, sizeof errf, "%s/model-err.txt", tmp);
+    bl_err err = {0};
+    bl_blm *blm = bl_blm_load(BL_SOURCE_DIR "/models/classify-cnn.blm", "classify", &err);
+    cr_assert_not_null(blm, "%s", err.msg);
+    bl_blm_set_meta(blm, "recipe", "a copy for the swap test");
+    cr_assert_eq(bl_blm_save(blm, copy, &err), BL_OK, "%s", err.msg);
+    char new_id[64];
+    snprintf(new_id, sizeof new_id, "@1:%08x", blm->crc);
+    bl_blm_destroy(&blm);
+
+    char *wrong[] = {BLOTTER, "model", "swap", "--config", (char *)conf, "classify",
+                     BL_SOURCE_DIR "/models/ingest-orient.blm", NULL};
+    cr_expect_eq(run_cmd(wrong, "/dev/null", errf, 60), 2);
+    char *why = slurp(errf);
+    cr_expect(strstr(why, "expected 'classify'") != NULL, "%s", why);
+    free(why);
+
+    char *swap[] = {BLOTTER, "model", "swap", "--config", (char *)conf, "classify",
+                    copy, NULL};
+    cr_assert_eq(run_cmd(swap, out, errf, 90), 0, "%s", slurp(errf));
+    char *list[] = {BLOTTER, "model", "list", "--config", (char *)conf, NULL};
+    cr_expect_eq(run_cmd(list, out, errf, 60), 0);
+    char *listed = slurp(out);
+    cr_expect(strstr(listed, new_id) != NULL, "runs %s:\n%s", new_id, listed);
+    free(listed);
+
+    /* A page never seen before, so that it is processed, not a duplicate. */
+    char fresh[300];
+    snprintf(fresh, sizeof fresh, "%s/fresh", tmp);
+    char *gen[] = {BLOTTER, "samples", "--out", fresh, "--pages", "1", "--seed",
+                   "4242", "--rotate", "0", NULL};
+    cr_assert_eq(run_cmd(gen, "/dev/null", "/dev/null", 120), 0);
+    char *feed[] = {BLOTTER, "feed", "--config", (char *)conf, "--wait", "--batch",
+                    "after-swap", fresh, NULL};
+    cr_assert_eq(run_cmd(feed, "/dev/null", "/dev/null", 120), 0);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT model_classify FROM pages p JOIN "
+                 "documents d ON d.id = p.document_id JOIN batches b ON b.id = "
+                 "d.batch_id WHERE b.name = 'after-swap'", -1, &st, NULL), SQLITE_OK);
+    int rows = 0, swapped = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        rows++;
+        const unsigned char *m = sqlite3_column_text(st, 0);
+        swapped += m && strstr((const char *)m, new_id) != NULL;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    cr_expect_eq(rows, 1);
+    cr_expect_eq(swapped, 1, "the page records the swapped model %s", new_id);
+}
+
 Test(service, feeds_watches_and_goes_down_cleanly)
 {
     char conf[300], run_dir[300], db[300], hot[300], front[400], up_err[300];
@@ -165,6 +228,8 @@ Test(service, feeds_watches_and_goes_down_cleanly)
               "%s", table);
     free(table);
     check_prometheus(conf);
+
+    check_model_swap(conf, db);
 
     /* Into the hot folder: a copy of a sample (written under a temporary
      * name, then renamed, as careful scanners do) and a file that is no
