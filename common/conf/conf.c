@@ -75,6 +75,9 @@ void bl_conf_defaults(bl_conf *self)
     bl_strlcpy(self->model[BL_STAGE_INGEST],
                BL_SOURCE_DIR "/models/ingest-orient.blm",
                sizeof self->model[BL_STAGE_INGEST]);
+    bl_strlcpy(self->model[BL_STAGE_DETECT],
+               BL_SOURCE_DIR "/models/detect-regions.blm",
+               sizeof self->model[BL_STAGE_DETECT]);
     bl_strlcpy(self->model[BL_STAGE_CLASSIFY],
                BL_SOURCE_DIR "/models/classify-cnn.blm",
                sizeof self->model[BL_STAGE_CLASSIFY]);

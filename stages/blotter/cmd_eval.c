@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "blotter/commands.h"
+#include "blotter/eval_detect.h"
 #include "blotter/eval_ingest.h"
 #include "blotter/eval_pipeline.h"
 #include "blotter/plot.h"
@@ -231,6 +232,8 @@ static const struct {
 } eval_table[] = {
     {"classify", eval_classify},
     {"ingest", bl_cmd_eval_ingest},
+    {"detect", bl_cmd_eval_detect},
+    {"segment", bl_cmd_eval_segment},
     {"pipeline", eval_pipeline},
 };
 

@@ -46,6 +46,7 @@
 
 #include "blm/blm.h"
 #include "blotter/commands.h"
+#include "blotter/eval_detect.h"
 #include "blotter/eval_ingest.h"
 #include "blotter/plot.h"
 #include "mnist/mnist.h"
@@ -834,6 +835,8 @@ int bl_cmd_train(int argc, char **argv)
         return train_classify(argc, argv);
     if (strcmp(argv[1], "ingest") == 0)
         return bl_cmd_train_ingest(argc, argv);
+    if (strcmp(argv[1], "detect") == 0)
+        return bl_cmd_train_detect(argc, argv);
     fprintf(stderr, "blotter train: training is not available for '%s' yet\n", argv[1]);
     return 2;
 }

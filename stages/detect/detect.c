@@ -1,106 +1,100 @@
 /*
  * detect: finds the hand-written numeric fields on a binarised page.
  *
- * Algorithm (a rule-based first version of the region classifier):
- *  1. Connected components of ink (8-connected, bl_image_components).
- *  2. Each component is classified by its geometry alone:
- *     - speck: a few pixels (scanner dust, dots of printed i and colons);
- *     - rule: very long and thin (ruled lines, underlines, box sides);
- *     - frame: large, or with a bounding box that is mostly empty (box
- *       outlines, page frames), or enclosing another digit-sized
- *       component (a box drawn around a field);
- *     - small: shorter than a hand-written digit. Printed labels at 10-12 pt
- *       are about 25-40 px tall at 300 dpi, hand-written digits 50-110 px,
- *       so height alone separates most of them (the size filter of Fletcher
- *       and Kasturi 1988, "A robust algorithm for text string separation
- *       from mixed text/graphics images");
- *     - digit: everything else of digit size.
- *  3. Components are grouped into fields by horizontal proximity and
- *     vertical overlap (union-find over a scan sorted by x): two digit
- *     components belong together when their vertical extents overlap and
- *     the gap between them is below 1.2 times their height (hand-writing
- *     spaces digits closer than that; neighbouring fields are separated by
- *     their labels). A small component links to a digit within half the
- *     digit's height and inside its band, so the pieces of a digit that
- *     broke into short fragments bridge the field instead of cutting it in
- *     two; small components link to each other only when stacked (x
- *     overlap, no vertical gap), so a line of print does not chain.
- *     Groups holding digits are then grouped again by the same rule on
- *     their whole boxes (a digit's fragments may have joined different
- *     neighbours).
- *  4. A field needs two digit components, or one wide enough to be
- *     touching digits; lone blobs are dropped, and so is a row of five or
- *     more components of one height on one baseline, to a pixel (large
- *     print: hand-writing is not that regular).
- *  5. Small components inside a field's columns and near its band are
- *     added to it (the detached top bar of a 5), so the box covers the
- *     whole writing.
- *  6. Boxes come out in reading order: rows (a box belongs to the row of
- *     the first box whose vertical extent contains its centre), top to
- *     bottom, then left to right.
+ * Algorithm:
+ *  1. Form lines are removed in place (bl_detect_remove_lines): the
+ *     run-length form of line removal (as in leptonica's
+ *     pixRemoveLines / the "horizontal and vertical run" filters of
+ *     Yu, Samal and Seth, 1997). Ink runs of at least 120 px along a row
+ *     (130 px down a column) mark line pixels. Across the line, at each
+ *     column, the marked stretch is the line's thickness there; it is
+ *     erased unless ink continues at least 3 px on both sides (a stroke
+ *     that crosses the line, which must survive), together with the
+ *     1-2 px rim that blur leaves along a line. Stretches thicker than
+ *     14 px are solid areas, not lines, and stay.
+ *  2. Connected components (8-connected) are typed by geometry: specks;
+ *     rules (long and thin) and thin straight bars (the short box sides and
+ *     comb teeth the run filter leaves: at most 9 px across with edges
+ *     that do not wander); frames (large or mostly empty); small (shorter
+ *     than a hand-written digit: printed labels at 10-12 pt are 25-40 px
+ *     tall at 300 dpi, digits 50-110 px; the size filter of Fletcher and
+ *     Kasturi 1988); digit-sized.
+ *  3. Grouping (union-find over components sorted by x): two digit-sized
+ *     components join when their vertical extents overlap and their gap is
+ *     below 1.2 times their height; a small fragment joins a digit inside
+ *     its band within half its height; fragments join each other only when
+ *     stacked. Groups of digits are then grouped again on their boxes, and
+ *     fragments within a group's columns and near its band are added.
+ *  4. Each group with a digit-sized member is a candidate region described
+ *     by BL_DETECT_FEATURES numbers (region_features): counts, heights and
+ *     their spread, baseline and top alignment, widths, gaps, stroke width
+ *     from run lengths and its regularity, ink density, position. Print is
+ *     regular (one stroke width, one height, one baseline, many glyphs);
+ *     hand-writing varies. The region classifier (a small MLP trained by
+ *     `blotter train detect`) turns the features into P(field); without a
+ *     model, rules decide (step 5).
+ *  5. Rules: a field has two or more digit-sized components or one wide
+ *     enough to be touching digits, at most 12 components, and is not a
+ *     row of five or more glyphs of one height on one baseline (3 px).
+ *  6. Reading order: rows (a box belongs to the row of the first box whose
+ *     vertical extent contains its centre), top to bottom, then left to
+ *     right.
  *
- * Limits: thresholds are in pixels at 300 dpi; pages at other resolutions
- * must be resampled first (ingest does so). Hand-writing smaller than about
- * 40 px or larger than about 180 px is missed; a single-digit field is
- * dropped; printed text as tall as hand-writing (headlines, stamps) is taken
- * for a field; digits crossing a ruled line merge with it and are lost.
- * Later versions replace the rules of step 2 by the stage's trained region
- * classifier.
+ * Limits: thresholds are in pixels at 300 dpi (ingest resamples). A digit
+ * stroke lying along a line (the base of a 2 on an underline) loses the
+ * part that coincides with it; a line shorter than 120 px that touches
+ * writing stays; a single-digit field is dropped by the rules.
  */
 #include "detect/detect.h"
 
 #include <assert.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "blm/blm.h"
+#include "nn/nn.h"
 
 /* Geometry at 300 dpi. */
 enum {
+    HLINE_MIN = 120,     /* horizontal ink run marking a line */
+    VLINE_MIN = 130,     /* vertical one (longer than any digit) */
+    LINE_MAX_T = 14,     /* thicker: a solid area, left alone */
+    CROSS_CONT = 3,      /* ink beyond the line on both sides: a stroke */
+    RIM = 2,             /* blur's rim along a line, erased with it */
     SPECK_PIXELS = 30,   /* fewer ink pixels: dust, dots */
     SPECK_SIDE = 8,      /* both sides shorter: dust */
     DIGIT_MIN_H = 40,    /* printed 10-12 pt labels stay below */
-    DIGIT_MAX_H = 180,   /* hand-writing at most ~110 px plus slant */
-    DIGIT_MAX_W = 400,   /* a run of at most a few touching digits */
+    DIGIT_MAX_H = 180,   /* hand-writing at most ~125 px plus slant */
+    DIGIT_MAX_W = 420,   /* a run of at most a few touching digits */
     RULE_MIN_LEN = 150,  /* a line at least this long ... */
     RULE_ASPECT = 10,    /* ... and this many times longer than thick */
-    PRINT_MIN_MEMBERS = 5, /* a row of at least this many glyphs ... */
-    PRINT_SPREAD = 1,    /* ... alike in height and baseline to this px */
-    STACK_GAP = 10       /* vertical gap between stacked fragments */
+    BAR_MAX_T = 9,       /* thin straight bar: at most this thick ... */
+    BAR_MIN_LEN = 18,    /* ... at least this long ... */
+    BAR_WANDER = 2,      /* ... and its edges move at most this much */
+    PRINT_MIN_MEMBERS = 5,
+    PRINT_SPREAD = 3,    /* one height and baseline to this many px */
+    MAX_MEMBERS = 12,    /* more digit-sized glyphs: a line of print */
+    STACK_GAP = 10
 };
-#define FRAME_MAX_DENSITY 0.10 /* ink share of the box below which it's a frame */
-#define GROUP_GAP_RATIO 1.2    /* max gap between digits / their height */
-#define GROUP_MIN_OVERLAP 0.3  /* min vertical overlap / smaller height */
-#define LONE_MIN_ASPECT 1.2    /* one component field: width / height */
-#define ATTACH_BAND 0.3        /* band above/below a field for fragments */
-#define BRIDGE_GAP_RATIO 0.5   /* max gap from a digit to a fragment / height */
-#define BRIDGE_MIN_OVERLAP 0.5 /* fragment's share inside the digit's band */
-#define STACK_MIN_OVERLAP 0.5  /* x overlap / narrower width of stacked ones */
+#define FRAME_MAX_DENSITY 0.10
+#define GROUP_GAP_RATIO 1.7
+#define GROUP_MIN_OVERLAP 0.3
+#define GROUP_MIN_HRATIO 0.6 /* a printed bracket beside writing is shorter */
+#define LONE_MIN_ASPECT 1.2
+#define ATTACH_BAND 0.3
+#define BRIDGE_GAP_RATIO 0.5
+#define BRIDGE_MIN_OVERLAP 0.5
+#define STACK_MIN_OVERLAP 0.5
+#define DIGIT_ASPECT 0.7 /* typical digit pitch / height, for counts */
 
-typedef enum { K_SPECK, K_RULE, K_FRAME, K_SMALL, K_DIGIT } kind;
-
-static kind classify(const bl_component *c)
-{
-    int w = c->box.w, h = c->box.h;
-    if (c->pixels < SPECK_PIXELS || (w < SPECK_SIDE && h < SPECK_SIDE))
-        return K_SPECK;
-    if ((w >= RULE_MIN_LEN && w >= RULE_ASPECT * h) ||
-        (h >= RULE_MIN_LEN && h >= RULE_ASPECT * w))
-        return K_RULE;
-    if (h > DIGIT_MAX_H || w > DIGIT_MAX_W)
-        return K_FRAME;
-    if (h < DIGIT_MIN_H)
-        return K_SMALL;
-    /* A hand-written digit's strokes fill a fifth or more of its box; an
-     * outline fills a thin rim. Only for boxes big enough that a thin rim
-     * is meaningful (a thin '1' is tiny and dense). */
-    if (w > 40 && (double)c->pixels < FRAME_MAX_DENSITY * (double)w * h)
-        return K_FRAME;
-    return K_DIGIT;
-}
-
-static int box_right(bl_box b) { return b.x + b.w; }
-static int box_bottom(bl_box b) { return b.y + b.h; }
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
+static int box_right(bl_box b) { return b.x + b.w; }
+static int box_bottom(bl_box b) { return b.y + b.h; }
 
 static bl_box box_union(bl_box a, bl_box b)
 {
@@ -110,12 +104,251 @@ static bl_box box_union(bl_box a, bl_box b)
     return (bl_box){x0, y0, x1 - x0, y1 - y0};
 }
 
-/* a strictly contains b (b inside a, and a larger). */
 static int box_contains(bl_box a, bl_box b)
 {
     return b.x >= a.x && b.y >= a.y && box_right(b) <= box_right(a) &&
            box_bottom(b) <= box_bottom(a) && (b.w < a.w || b.h < a.h);
 }
+
+/* ---- 1. Line removal ----------------------------------------------------- */
+
+/* Marks (value 2) the ink pixels lying in horizontal runs of at least
+ * min_len. */
+static void mark_hruns(bl_image *page, int min_len)
+{
+    for (int y = 0; y < page->height; y++) {
+        uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
+        int start = -1;
+        for (int x = 0; x <= page->width; x++) {
+            int ink = x < page->width && row[x] != 0;
+            if (ink && start < 0)
+                start = x;
+            if (!ink && start >= 0) {
+                if (x - start >= min_len)
+                    memset(row + start, 2, (size_t)(x - start));
+                start = -1;
+            }
+        }
+    }
+}
+
+/* The same down the columns, streaming rows (a run length per column) so
+ * the page is read in memory order. */
+static void mark_vruns(bl_image *page, int min_len)
+{
+    int *run = bl_xcalloc((size_t)page->width, sizeof *run);
+    for (int y = 0; y <= page->height; y++) {
+        const uint8_t *row = y < page->height ? page->data + (size_t)y * (size_t)page->stride
+                                              : NULL;
+        for (int x = 0; x < page->width; x++) {
+            if (row && row[x]) {
+                run[x]++;
+                continue;
+            }
+            if (run[x] >= min_len)
+                for (int k = y - run[x]; k < y; k++)
+                    BL_PIX(page, x, k) = 2;
+            run[x] = 0;
+        }
+    }
+    free(run);
+}
+
+/* Pixel (along, across) of the page: along the line and across it. */
+static inline uint8_t *px_at(bl_image *page, int vertical, int along, int across)
+{
+    return vertical ? &BL_PIX(page, across, along) : &BL_PIX(page, along, across);
+}
+
+/* The marked stretch across the line at `along` that starts at a0: erased
+ * unless it is thick (a solid area) or ink continues on both sides (a
+ * crossing stroke), with the rim blur leaves on a side where no stroke
+ * continues. Kept line pixels become 3. Returns pixels erased. */
+static long settle_stretch(bl_image *page, int vertical, int along, int a0)
+{
+    int n_across = vertical ? page->width : page->height;
+    int a1 = a0;
+    while (a1 < n_across && *px_at(page, vertical, along, a1) == 2)
+        a1++;
+    int before = 0, after = 0;
+    while (before < CROSS_CONT + RIM && a0 - 1 - before >= 0 &&
+           *px_at(page, vertical, along, a0 - 1 - before) != 0)
+        before++;
+    while (after < CROSS_CONT + RIM && a1 + after < n_across &&
+           *px_at(page, vertical, along, a1 + after) != 0)
+        after++;
+    if (a1 - a0 > LINE_MAX_T || (before > RIM && after > RIM)) {
+        for (int k = a0; k < a1; k++)
+            *px_at(page, vertical, along, k) = 3;
+        return 0;
+    }
+    /* A digit resting on the line keeps its stroke: the rim is taken only
+     * on a side where the ink stops within RIM. */
+    int lo = before <= RIM ? a0 - before : a0;
+    int hi = after <= RIM ? a1 + after : a1;
+    long erased = 0;
+    for (int k = lo; k < hi; k++) {
+        uint8_t *p = px_at(page, vertical, along, k);
+        if (*p) {
+            *p = 0;
+            erased++;
+        }
+    }
+    return erased;
+}
+
+/* Settles every marked stretch, visiting the page in memory order: a
+ * stretch across a horizontal line starts at a marked pixel whose upper
+ * neighbour is not marked; across a vertical one, at one whose left
+ * neighbour is not. */
+static long erase_marked(bl_image *page, int vertical)
+{
+    long erased = 0;
+    for (int y = 0; y < page->height; y++) {
+        uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
+        const uint8_t *up = y > 0 ? row - page->stride : NULL;
+        for (int x = 0; x < page->width; x++) {
+            if (row[x] != 2)
+                continue;
+            if (vertical ? (x > 0 && row[x - 1] == 2) : (up && up[x] == 2))
+                continue;
+            erased += vertical ? settle_stretch(page, 1, y, x) : settle_stretch(page, 0, x, y);
+        }
+    }
+    return erased;
+}
+
+static void restore_ink(bl_image *page)
+{
+    for (int y = 0; y < page->height; y++) {
+        uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
+        for (int x = 0; x < page->width; x++)
+            row[x] = row[x] != 0;
+    }
+}
+
+static long erase_bars(bl_image *page);
+
+long bl_detect_remove_lines(bl_image *page)
+{
+    assert(page && page->data);
+    mark_hruns(page, HLINE_MIN);
+    long erased = erase_marked(page, 0);
+    restore_ink(page);
+    mark_vruns(page, VLINE_MIN);
+    erased += erase_marked(page, 1);
+    restore_ink(page);
+    return erased + erase_bars(page);
+}
+
+/* ---- 2. Component types -------------------------------------------------- */
+
+typedef enum { K_SPECK, K_RULE, K_FRAME, K_SMALL, K_DIGIT } kind;
+
+/* A thin straight bar along x (horizontal) or y: each line across it holds
+ * at most BAR_MAX_T ink pixels and its first ink moves at most BAR_WANDER
+ * from the median. Box sides and comb teeth left by the run filter. */
+static int is_bar(const bl_image *page, bl_box b, int vertical)
+{
+    int len = vertical ? b.h : b.w, thick = vertical ? b.w : b.h;
+    if (len < BAR_MIN_LEN || len < 3 * thick)
+        return 0;
+    if (thick > BAR_MAX_T + 2 * BAR_WANDER + 2)
+        return 0;
+    int lo = INT_MAX, hi = INT_MIN, empty = 0;
+    for (int i = 0; i < len; i++) {
+        int first = -1, count = 0;
+        for (int j = 0; j < thick; j++) {
+            int x = vertical ? b.x + j : b.x + i, y = vertical ? b.y + i : b.y + j;
+            if (BL_PIX(page, x, y)) {
+                if (first < 0)
+                    first = j;
+                count++;
+            }
+        }
+        if (first < 0) {
+            empty++;
+            continue;
+        }
+        if (count > BAR_MAX_T)
+            return 0;
+        lo = imin(lo, first);
+        hi = imax(hi, first);
+    }
+    return empty * 10 < len && hi - lo <= BAR_WANDER + (len > 150 ? 2 : 0);
+}
+
+static kind classify_component(const bl_image *page, const bl_component *c)
+{
+    int w = c->box.w, h = c->box.h;
+    if (c->pixels < SPECK_PIXELS || (w < SPECK_SIDE && h < SPECK_SIDE))
+        return K_SPECK;
+    if ((w >= RULE_MIN_LEN && w >= RULE_ASPECT * h) ||
+        (h >= RULE_MIN_LEN && h >= RULE_ASPECT * w))
+        return K_RULE;
+    if (is_bar(page, c->box, h > w))
+        return K_RULE;
+    if (h > DIGIT_MAX_H || w > DIGIT_MAX_W)
+        return K_FRAME;
+    if (h < DIGIT_MIN_H)
+        return K_SMALL;
+    if (w > 40 && (double)c->pixels < FRAME_MAX_DENSITY * (double)w * h)
+        return K_FRAME;
+    return K_DIGIT;
+}
+
+/* Erases, by an 8-connected flood fill from its first pixel in the top row
+ * of its box, every component that is a rule or a thin straight bar: the
+ * short box sides and comb teeth the run filter leaves, which would
+ * otherwise sit between the digits of a crop. Returns pixels erased. */
+static long erase_bars(bl_image *page)
+{
+    bl_component *comps = NULL;
+    int n = 0;
+    if (bl_image_components(page, &comps, &n, NULL, NULL) < 0)
+        return 0;
+    long erased = 0;
+    size_t cap = 1024, top = 0;
+    int *stack = bl_xmalloc(sizeof *stack * 2 * cap);
+    for (int i = 0; i < n; i++) {
+        if (classify_component(page, &comps[i]) != K_RULE)
+            continue;
+        bl_box b = comps[i].box;
+        int sx = -1;
+        for (int x = b.x; x < b.x + b.w && sx < 0; x++)
+            if (BL_PIX(page, x, b.y))
+                sx = x;
+        if (sx < 0)
+            continue;
+        BL_PIX(page, sx, b.y) = 0;
+        erased++;
+        top = 0;
+        stack[top * 2] = sx, stack[top * 2 + 1] = b.y, top++;
+        while (top > 0) {
+            top--;
+            int x = stack[top * 2], y = stack[top * 2 + 1];
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int nx = x + dx, ny = y + dy;
+                    if (nx < b.x || ny < b.y || nx >= b.x + b.w || ny >= b.y + b.h ||
+                        !BL_PIX(page, nx, ny))
+                        continue;
+                    BL_PIX(page, nx, ny) = 0;
+                    erased++;
+                    if (top == cap) {
+                        cap *= 2;
+                        stack = bl_xrealloc(stack, sizeof *stack * 2 * cap);
+                    }
+                    stack[top * 2] = nx, stack[top * 2 + 1] = ny, top++;
+                }
+        }
+    }
+    free(stack);
+    free(comps);
+    return erased;
+}
+
+/* ---- 3. Grouping --------------------------------------------------------- */
 
 static int uf_find(int *parent, int i)
 {
@@ -136,15 +369,11 @@ static void uf_union(int *parent, int a, int b)
 
 typedef struct node {
     bl_box box;
+    int pixels;
     int digit; /* 1 digit-sized, 0 small, -1 dropped */
+    int group;
 } node;
 
-/* Two components belong to one field: two digits overlapping vertically
- * and closer than GROUP_GAP_RATIO of their height; a small fragment
- * within a digit's band and closer than BRIDGE_GAP_RATIO of its height; or
- * two small fragments stacked on each other (the halves of one broken
- * digit, each linked to a different neighbour). Small ones side by side
- * never link, so a line of print does not chain into a field. */
 static int linked(const node *na, const node *nb)
 {
     bl_box a = na->box, b = nb->box;
@@ -152,9 +381,9 @@ static int linked(const node *na, const node *nb)
     int gap = imax(a.x, b.x) - imin(box_right(a), box_right(b));
     if (na->digit && nb->digit)
         return overlap >= GROUP_MIN_OVERLAP * imin(a.h, b.h) &&
+               imin(a.h, b.h) >= GROUP_MIN_HRATIO * imax(a.h, b.h) &&
                gap < GROUP_GAP_RATIO * 0.5 * (a.h + b.h);
     if (!na->digit && !nb->digit) {
-        /* Two fragments of one digit stack: strong x overlap, no gap. */
         int vgap = imax(a.y, b.y) - imin(box_bottom(a), box_bottom(b));
         return -gap >= STACK_MIN_OVERLAP * imin(a.w, b.w) && vgap <= STACK_GAP;
     }
@@ -168,98 +397,231 @@ static int cmp_node_x(const void *pa, const void *pb)
     return (a->box.x > b->box.x) - (a->box.x < b->box.x);
 }
 
-typedef struct field {
+typedef struct group {
     bl_box box;
-    int members;              /* digit-sized components */
-    int min_h, max_h;         /* their heights ... */
-    int min_bottom, max_bottom; /* ... and baselines */
-    int row;
-} field;
+    int members, max_h, alive;
+} group;
 
-static int cmp_field_y(const void *pa, const void *pb)
-{
-    const field *a = pa, *b = pb;
-    if (a->box.y != b->box.y)
-        return (a->box.y > b->box.y) - (a->box.y < b->box.y);
-    return (a->box.x > b->box.x) - (a->box.x < b->box.x);
-}
-
-static int cmp_field_reading(const void *pa, const void *pb)
-{
-    const field *a = pa, *b = pb;
-    if (a->row != b->row)
-        return (a->row > b->row) - (a->row < b->row);
-    return (a->box.x > b->box.x) - (a->box.x < b->box.x);
-}
-
-/* Groups of one field can stay apart when a digit broke into fragments that
- * each joined a different neighbour; with the fragments in their boxes the
- * groups touch, so groups holding digits are grouped once more by the rule
- * for digits, on their whole boxes and tallest digits. */
-static void merge_fields(field *fields, int *nfields)
+/* Groups joined by the digit rule on their whole boxes (a broken digit's
+ * fragments may have joined different neighbours). */
+static void merge_groups(group *g, int ng, int *map)
 {
     for (int merged = 1; merged;) {
         merged = 0;
-        for (int i = 0; i < *nfields && !merged; i++)
-            for (int j = i + 1; j < *nfields && !merged; j++) {
-                field *a = &fields[i], *b = &fields[j];
-                if (a->members == 0 || b->members == 0)
+        for (int i = 0; i < ng; i++) {
+            if (!g[i].alive || !g[i].members)
+                continue;
+            for (int j = i + 1; j < ng; j++) {
+                if (!g[j].alive || !g[j].members)
                     continue;
-                int overlap = imin(box_bottom(a->box), box_bottom(b->box)) -
-                              imax(a->box.y, b->box.y);
-                int gap = imax(a->box.x, b->box.x) -
-                          imin(box_right(a->box), box_right(b->box));
-                if (overlap < GROUP_MIN_OVERLAP * imin(a->box.h, b->box.h) ||
-                    gap >= GROUP_GAP_RATIO * 0.5 * (a->max_h + b->max_h))
+                bl_box a = g[i].box, b = g[j].box;
+                int overlap = imin(box_bottom(a), box_bottom(b)) - imax(a.y, b.y);
+                int gap = imax(a.x, b.x) - imin(box_right(a), box_right(b));
+                if (overlap < GROUP_MIN_OVERLAP * imin(a.h, b.h) ||
+                    gap >= GROUP_GAP_RATIO * 0.5 * (g[i].max_h + g[j].max_h))
                     continue;
-                a->box = box_union(a->box, b->box);
-                a->members += b->members;
-                a->min_h = imin(a->min_h, b->min_h);
-                a->max_h = imax(a->max_h, b->max_h);
-                a->min_bottom = imin(a->min_bottom, b->min_bottom);
-                a->max_bottom = imax(a->max_bottom, b->max_bottom);
-                fields[j] = fields[--*nfields];
+                g[i].box = box_union(a, b);
+                g[i].members += g[j].members;
+                g[i].max_h = imax(g[i].max_h, g[j].max_h);
+                g[j].alive = 0;
+                map[j] = i;
                 merged = 1;
             }
+        }
     }
 }
 
-int bl_detect_fields(const bl_image *page, bl_box **boxes, int *count,
-                     bl_err *err)
+static int resolve(const int *map, int i)
 {
-    assert(page && boxes && count);
-    *boxes = NULL;
-    *count = 0;
+    while (map[i] != i)
+        i = map[i];
+    return i;
+}
 
+/* ---- 4. Features --------------------------------------------------------- */
+
+static int cmp_box_x(const void *pa, const void *pb)
+{
+    const bl_box *a = pa, *b = pb;
+    return (a->x > b->x) - (a->x < b->x);
+}
+
+static double mean_sd(const double *v, int n, double *sd)
+{
+    double s = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+        s += v[i];
+    double m = n ? s / n : 0;
+    for (int i = 0; i < n; i++)
+        ss += (v[i] - m) * (v[i] - m);
+    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
+    return m;
+}
+
+/* Run-length statistics of the ink inside box: median and mean of the
+ * horizontal runs, their coefficient of variation, median vertical run,
+ * and the ink count. */
+static void run_stats(const bl_image *page, bl_box b, double *hmed, double *hcv,
+                      double *vmed, double *ink, double *hmean)
+{
+    enum { MAXL = 64 };
+    long hist_h[MAXL + 1] = {0}, hist_v[MAXL + 1] = {0};
+    long nh = 0, nv = 0, count = 0;
+    double s = 0, ss = 0;
+    for (int y = b.y; y < b.y + b.h; y++) {
+        const uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
+        int run = 0;
+        for (int x = b.x; x <= b.x + b.w; x++) {
+            if (x < b.x + b.w && row[x]) {
+                run++;
+                count++;
+                continue;
+            }
+            if (run) {
+                hist_h[imin(run, MAXL)]++;
+                nh++;
+                s += run;
+                ss += (double)run * run;
+                run = 0;
+            }
+        }
+    }
+    /* Vertical runs on every other column keep the cost down. */
+    for (int x = b.x; x < b.x + b.w; x += 2) {
+        int run = 0;
+        for (int y = b.y; y <= b.y + b.h; y++) {
+            if (y < b.y + b.h && BL_PIX(page, x, y)) {
+                run++;
+                continue;
+            }
+            if (run) {
+                hist_v[imin(run, MAXL)]++;
+                nv++;
+                run = 0;
+            }
+        }
+    }
+    long half = (nh + 1) / 2, acc = 0;
+    *hmed = 0;
+    for (int i = 1; i <= MAXL; i++)
+        if ((acc += hist_h[i]) >= half) {
+            *hmed = i;
+            break;
+        }
+    half = (nv + 1) / 2, acc = 0;
+    *vmed = 0;
+    for (int i = 1; i <= MAXL; i++)
+        if ((acc += hist_v[i]) >= half) {
+            *vmed = i;
+            break;
+        }
+    double m = nh ? s / nh : 0;
+    *hmean = m;
+    *hcv = nh > 1 && m > 0 ? sqrt(fmax(0, ss / nh - m * m)) / m : 0;
+    *ink = (double)count;
+}
+
+/* Fills r->feat from the region's digit-sized members (boxes, n >= 1) and
+ * its small ones. */
+static void region_features(const bl_image *page, bl_detect_region *r, bl_box *mem, int n,
+                            int nsmall)
+{
+    double hs[MAX_MEMBERS * 4], ws[MAX_MEMBERS * 4], bots[MAX_MEMBERS * 4],
+        tops[MAX_MEMBERS * 4], gaps[MAX_MEMBERS * 4];
+    int cap = MAX_MEMBERS * 4;
+    int m = imin(n, cap);
+    qsort(mem, (size_t)n, sizeof *mem, cmp_box_x);
+    double hmin = DBL_MAX, hmax = 0, bmin = DBL_MAX, bmax = -DBL_MAX, tmin = DBL_MAX,
+           tmax = -DBL_MAX, wmax = 0;
+    int ng = 0;
+    for (int i = 0; i < m; i++) {
+        hs[i] = mem[i].h;
+        ws[i] = mem[i].w;
+        bots[i] = box_bottom(mem[i]);
+        tops[i] = mem[i].y;
+        hmin = fmin(hmin, hs[i]), hmax = fmax(hmax, hs[i]);
+        bmin = fmin(bmin, bots[i]), bmax = fmax(bmax, bots[i]);
+        tmin = fmin(tmin, tops[i]), tmax = fmax(tmax, tops[i]);
+        wmax = fmax(wmax, ws[i]);
+        if (i > 0)
+            gaps[ng++] = mem[i].x - box_right(mem[i - 1]);
+    }
+    double hsd, wsd, gsd;
+    double hm = mean_sd(hs, m, &hsd);
+    double wm = mean_sd(ws, m, &wsd);
+    double gm = mean_sd(gaps, ng, &gsd);
+    (void)wm;
+    double hmed, hcv, vmed, ink, hmean;
+    run_stats(page, r->box, &hmed, &hcv, &vmed, &ink, &hmean);
+    bl_box b = r->box;
+    float *f = r->feat;
+    f[0] = (float)log1p(n);
+    f[1] = (float)log1p(nsmall);
+    f[2] = (float)(hm / 100.0);
+    f[3] = (float)((hmax - hmin) / hm);
+    f[4] = (float)(hsd / hm);
+    f[5] = (float)((bmax - bmin) / hm);
+    f[6] = (float)((tmax - tmin) / hm);
+    f[7] = (float)(wsd / hm);
+    f[8] = (float)(fmin((double)b.w / b.h, 20.0) / 10.0);
+    f[9] = (float)(ink / ((double)b.w * b.h));
+    f[10] = (float)(hmed / hm * 10.0);
+    f[11] = (float)hcv;
+    f[12] = (float)(vmed / hm * 10.0);
+    f[13] = (float)(ng ? gm / hm : 0);
+    f[14] = (float)(ng ? gsd / hm : 0);
+    f[15] = (float)(wmax / hm);
+    f[16] = (float)((b.y + b.h / 2.0) / page->height);
+    f[17] = (float)((b.x + b.w / 2.0) / page->width);
+    f[18] = (float)(hmean / hm * 10.0);
+    f[19] = (float)(hmed > 0 ? hmean / hmed : 1.0);
+    r->members = n;
+    r->est_digits = imax(1, (int)lround(b.w / (DIGIT_ASPECT * hm)));
+}
+
+/* Step 5: the rule-based verdict. */
+static int rules_accept(const bl_detect_region *r, int max_h)
+{
+    const float *f = r->feat;
+    int n = r->members;
+    if (n < 2 && r->box.w < LONE_MIN_ASPECT * r->box.h)
+        return 0;
+    if (n > MAX_MEMBERS)
+        return 0;
+    double hm = f[2] * 100.0;
+    if (n >= PRINT_MIN_MEMBERS && f[3] * hm <= PRINT_SPREAD && f[5] * hm <= PRINT_SPREAD)
+        return 0;
+    (void)max_h;
+    return 1;
+}
+
+int bl_detect_candidates(const bl_image *page, bl_detect_region **regions, int *count,
+                         bl_err *err)
+{
+    assert(page && regions && count);
+    *regions = NULL;
+    *count = 0;
     bl_component *comps = NULL;
     int ncomps = 0;
     int rc = bl_image_components(page, &comps, &ncomps, NULL, err);
     if (rc < 0)
         return rc;
 
-    /* Nodes of the grouping graph: digit-sized components and the small
-     * ones that may bridge them (fragments of broken digits). */
     node *nodes = bl_xmalloc(sizeof *nodes * (size_t)(ncomps + 1));
-    bl_box *small = bl_xmalloc(sizeof *small * (size_t)(ncomps + 1));
-    int nnodes = 0, nsmall = 0;
+    int nnodes = 0;
     for (int i = 0; i < ncomps; i++) {
-        kind k = classify(&comps[i]);
+        kind k = classify_component(page, &comps[i]);
         if (k == K_DIGIT || k == K_SMALL)
-            nodes[nnodes++] = (node){comps[i].box, k == K_DIGIT};
-        if (k == K_SMALL)
-            small[nsmall++] = comps[i].box;
+            nodes[nnodes++] = (node){comps[i].box, comps[i].pixels, k == K_DIGIT, -1};
     }
     free(comps);
-
-    /* Sorting by x lets the pair scans stop once the gap is too wide. */
     qsort(nodes, (size_t)nnodes, sizeof *nodes, cmp_node_x);
 
-    /* A digit-sized component that encloses another is a small box drawn
-     * around writing, not writing. */
+    /* A digit-sized component enclosing another is a box drawn around
+     * writing, not writing. */
     for (int i = 0; i < nnodes; i++)
-        for (int j = i + 1; j < nnodes && nodes[j].box.x < box_right(nodes[i].box);
-             j++) {
-            if (!nodes[i].digit || !nodes[j].digit)
+        for (int j = i + 1; j < nnodes && nodes[j].box.x < box_right(nodes[i].box); j++) {
+            if (nodes[i].digit != 1 || nodes[j].digit != 1)
                 continue;
             if (box_contains(nodes[i].box, nodes[j].box))
                 nodes[i].digit = -1;
@@ -276,99 +638,290 @@ int bl_detect_fields(const bl_image *page, bl_box **boxes, int *count,
     for (int i = 0; i < nnodes; i++)
         parent[i] = i;
     for (int i = 0; i < nnodes; i++) {
-        int reach = box_right(nodes[i].box) +
-                    (int)(GROUP_GAP_RATIO * DIGIT_MAX_H) + 1;
+        int reach = box_right(nodes[i].box) + (int)(GROUP_GAP_RATIO * DIGIT_MAX_H) + 1;
         for (int j = i + 1; j < nnodes && nodes[j].box.x < reach; j++)
             if (linked(&nodes[i], &nodes[j]))
                 uf_union(parent, i, j);
     }
 
-    /* Roots come first in index order (union keeps the smaller index), so
-     * one pass collects each group into the slot of its root. */
-    field *fields = bl_xcalloc((size_t)nnodes + 1, sizeof *fields);
-    int *slot = bl_xmalloc(sizeof *slot * (size_t)(nnodes + 1));
-    int nfields = 0;
+    group *g = bl_xcalloc((size_t)nnodes + 1, sizeof *g);
+    int *map = bl_xmalloc(sizeof *map * (size_t)(nnodes + 1));
+    int ng = 0;
     for (int i = 0; i < nnodes; i++) {
         int r = uf_find(parent, i);
-        field *f;
         if (r == i) {
-            slot[i] = nfields;
-            f = &fields[nfields++];
-            f->box = nodes[i].box;
-            f->min_h = f->min_bottom = INT_MAX;
-            f->max_h = f->max_bottom = INT_MIN;
+            nodes[i].group = ng;
+            map[ng] = ng;
+            g[ng++] = (group){nodes[i].box, 0, 0, 1};
         } else {
-            f = &fields[slot[r]];
-            f->box = box_union(f->box, nodes[i].box);
+            nodes[i].group = nodes[r].group;
+            g[nodes[i].group].box = box_union(g[nodes[i].group].box, nodes[i].box);
         }
         if (nodes[i].digit) {
-            bl_box b = nodes[i].box;
-            f->members++;
-            f->min_h = imin(f->min_h, b.h);
-            f->max_h = imax(f->max_h, b.h);
-            f->min_bottom = imin(f->min_bottom, box_bottom(b));
-            f->max_bottom = imax(f->max_bottom, box_bottom(b));
+            g[nodes[i].group].members++;
+            g[nodes[i].group].max_h = imax(g[nodes[i].group].max_h, nodes[i].box.h);
         }
     }
-    free(slot);
     free(parent);
-    free(nodes);
+    merge_groups(g, ng, map);
+    for (int i = 0; i < nnodes; i++)
+        nodes[i].group = resolve(map, nodes[i].group);
 
-    merge_fields(fields, &nfields);
-
-    kept = 0;
-    for (int i = 0; i < nfields; i++) {
-        const field *f = &fields[i];
-        if (f->members == 0)
-            continue; /* print and fragments only */
-        if (f->members < 2 && f->box.w < LONE_MIN_ASPECT * f->box.h)
-            continue; /* a lone blob */
-        if (f->members >= PRINT_MIN_MEMBERS &&
-            f->max_h - f->min_h <= PRINT_SPREAD &&
-            f->max_bottom - f->min_bottom <= PRINT_SPREAD)
-            continue; /* one height on one baseline: large print */
-        fields[kept++] = *f;
-    }
-    nfields = kept;
-
-    /* Fragments of broken strokes: centred within a field's columns and
-     * close to its band. Tested against the field as found by the digits,
-     * so a fragment cannot chain a field towards a neighbouring label. */
-    for (int i = 0; i < nfields; i++) {
-        bl_box fb = fields[i].box, grown = fb;
-        int band = (int)(ATTACH_BAND * fb.h);
-        for (int j = 0; j < nsmall; j++) {
-            bl_box s = small[j];
-            int cx = s.x + s.w / 2;
+    /* Fragments centred within a field's columns and near its band join
+     * it (the detached bar of a 5), tested against the field as the digits
+     * found it so a fragment cannot chain towards a label. */
+    bl_box *grown = bl_xmalloc(sizeof *grown * (size_t)(ng + 1));
+    for (int i = 0; i < ng; i++)
+        grown[i] = g[i].box;
+    for (int i = 0; i < nnodes; i++) {
+        if (nodes[i].digit)
+            continue;
+        bl_box s = nodes[i].box;
+        int cx = s.x + s.w / 2;
+        for (int k = 0; k < ng; k++) {
+            if (!g[k].alive || !g[k].members || k == nodes[i].group)
+                continue;
+            bl_box fb = g[k].box;
+            int band = (int)(ATTACH_BAND * fb.h);
             if (cx < fb.x || cx >= box_right(fb))
                 continue;
             if (box_bottom(s) <= fb.y - band || s.y >= box_bottom(fb) + band)
                 continue;
-            grown = box_union(grown, s);
+            grown[k] = box_union(grown[k], s);
+            nodes[i].group = k;
+            break;
         }
-        fields[i].box = grown;
     }
-    free(small);
 
-    /* Reading order: rows by the first box whose extent holds the centre. */
-    qsort(fields, (size_t)nfields, sizeof *fields, cmp_field_y);
+    /* Members per group, for the features. */
+    int *first = bl_xmalloc(sizeof *first * (size_t)(ng + 1));
+    int *next = bl_xmalloc(sizeof *next * (size_t)(nnodes + 1));
+    for (int i = 0; i < ng; i++)
+        first[i] = -1;
+    for (int i = nnodes - 1; i >= 0; i--) {
+        next[i] = first[nodes[i].group];
+        first[nodes[i].group] = i;
+    }
+    bl_detect_region *out = bl_xcalloc((size_t)ng + 1, sizeof *out);
+    bl_box *mem = bl_xmalloc(sizeof *mem * (size_t)(nnodes + 1));
+    int nout = 0;
+    for (int k = 0; k < ng; k++) {
+        if (!g[k].alive || !g[k].members)
+            continue;
+        int n = 0, nsmall = 0;
+        for (int i = first[k]; i >= 0; i = next[i]) {
+            if (nodes[i].digit)
+                mem[n++] = nodes[i].box;
+            else
+                nsmall++;
+        }
+        bl_detect_region *r = &out[nout++];
+        r->box = grown[k];
+        region_features(page, r, mem, n, nsmall);
+        r->rule_ok = rules_accept(r, g[k].max_h);
+        r->score = (float)r->rule_ok;
+    }
+    free(mem);
+    free(first);
+    free(next);
+    free(grown);
+    free(map);
+    free(g);
+    free(nodes);
+    if (nout == 0) {
+        free(out);
+        out = NULL;
+    }
+    *regions = out;
+    *count = nout;
+    return BL_OK;
+}
+
+/* ---- The model ----------------------------------------------------------- */
+
+struct bl_detect {
+    bl_nn_net *net;
+    float mean[BL_DETECT_FEATURES], sd[BL_DETECT_FEATURES];
+    char id[BL_MODEL_ID_MAX];
+};
+
+static int parse_floats(const char *s, float *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *end = NULL;
+        if (!s)
+            return -1;
+        double v = strtod(s, &end);
+        if (end == s || !isfinite(v))
+            return -1;
+        out[i] = (float)v;
+        s = end;
+    }
+    while (s && *s == ' ')
+        s++;
+    return s && *s ? -1 : 0;
+}
+
+bl_detect *bl_detect_new(const char *model_path, bl_err *err)
+{
+    bl_detect *self = bl_xcalloc(1, sizeof *self);
+    if (!model_path || !model_path[0])
+        return self;
+    bl_blm *m = bl_blm_load(model_path, BL_DETECT_MODEL_KIND, err);
+    if (!m) {
+        free(self);
+        return NULL;
+    }
+    self->net = bl_nn_net_from_blm(m, 1, 1, BL_DETECT_FEATURES, model_path, err);
+    if (self->net && bl_nn_net_classes(self->net) != 2) {
+        bl_err_set(err, BL_EFORMAT, "%s: model has %d classes, a region classifier needs 2",
+                   model_path, bl_nn_net_classes(self->net));
+        bl_nn_net_destroy(&self->net);
+    }
+    if (self->net && (parse_floats(bl_blm_get_meta(m, "feat_mean"), self->mean,
+                                   BL_DETECT_FEATURES) ||
+                      parse_floats(bl_blm_get_meta(m, "feat_std"), self->sd,
+                                   BL_DETECT_FEATURES))) {
+        bl_err_set(err, BL_EFORMAT,
+                   "%s: metadata feat_mean and feat_std must hold %d numbers each",
+                   model_path, BL_DETECT_FEATURES);
+        bl_nn_net_destroy(&self->net);
+    }
+    if (!self->net) {
+        bl_blm_destroy(&m);
+        free(self);
+        return NULL;
+    }
+    const char *name = bl_blm_get_meta(m, "name");
+    const char *version = bl_blm_get_meta(m, "version");
+    snprintf(self->id, sizeof self->id, "%s@%s:%08x", name ? name : "detect-regions",
+             version ? version : "1", m->crc);
+    bl_blm_destroy(&m);
+    for (int i = 0; i < BL_DETECT_FEATURES; i++)
+        if (!(self->sd[i] > 0))
+            self->sd[i] = 1;
+    return self;
+}
+
+void bl_detect_destroy(bl_detect **self)
+{
+    if (!self || !*self)
+        return;
+    bl_nn_net_destroy(&(*self)->net);
+    free(*self);
+    *self = NULL;
+}
+
+const char *bl_detect_model_id(const bl_detect *self) { return self ? self->id : ""; }
+
+static void score_regions(bl_detect *self, bl_detect_region *r, int n)
+{
+    if (!self || !self->net || n == 0)
+        return;
+    float *x = bl_xmalloc(sizeof *x * (size_t)n * BL_DETECT_FEATURES);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < BL_DETECT_FEATURES; j++)
+            x[(size_t)i * BL_DETECT_FEATURES + j] =
+                (r[i].feat[j] - self->mean[j]) / self->sd[j];
+    const float *p = bl_nn_net_forward(self->net, x, n, false, NULL);
+    for (int i = 0; i < n; i++)
+        r[i].score = p[(size_t)i * 2 + 1];
+    free(x);
+}
+
+/* ---- 6. Reading order and the stage ------------------------------------- */
+
+typedef struct ordered {
+    bl_detect_region r;
+    int row;
+} ordered;
+
+static int cmp_y(const void *pa, const void *pb)
+{
+    const ordered *a = pa, *b = pb;
+    if (a->r.box.y != b->r.box.y)
+        return (a->r.box.y > b->r.box.y) - (a->r.box.y < b->r.box.y);
+    return (a->r.box.x > b->r.box.x) - (a->r.box.x < b->r.box.x);
+}
+
+static int cmp_reading(const void *pa, const void *pb)
+{
+    const ordered *a = pa, *b = pb;
+    if (a->row != b->row)
+        return (a->row > b->row) - (a->row < b->row);
+    return (a->r.box.x > b->r.box.x) - (a->r.box.x < b->r.box.x);
+}
+
+int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
+                  bl_detect_region **regions_out, bl_err *err)
+{
+    assert(page && boxes && count);
+    *boxes = NULL;
+    *count = 0;
+    if (regions_out)
+        *regions_out = NULL;
+    bl_detect_remove_lines(page);
+    bl_detect_region *regs = NULL;
+    int n = 0;
+    int rc = bl_detect_candidates(page, &regs, &n, err);
+    if (rc < 0)
+        return rc;
+    score_regions(self, regs, n);
+    ordered *o = bl_xcalloc((size_t)n + 1, sizeof *o);
+    int no = 0;
+    for (int i = 0; i < n; i++)
+        if (regs[i].score >= 0.5f)
+            o[no++].r = regs[i];
+    free(regs);
+
+    qsort(o, (size_t)no, sizeof *o, cmp_y);
     int row = -1, row_bottom = -1;
-    for (int i = 0; i < nfields; i++) {
-        int cy = fields[i].box.y + fields[i].box.h / 2;
+    for (int i = 0; i < no; i++) {
+        int cy = o[i].r.box.y + o[i].r.box.h / 2;
         if (row < 0 || cy >= row_bottom) {
             row++;
-            row_bottom = box_bottom(fields[i].box);
+            row_bottom = box_bottom(o[i].r.box);
         }
-        fields[i].row = row;
+        o[i].row = row;
     }
-    qsort(fields, (size_t)nfields, sizeof *fields, cmp_field_reading);
-
-    if (nfields > 0) {
-        *boxes = bl_xmalloc(sizeof **boxes * (size_t)nfields);
-        for (int i = 0; i < nfields; i++)
-            (*boxes)[i] = fields[i].box;
+    qsort(o, (size_t)no, sizeof *o, cmp_reading);
+    if (no > 0) {
+        *boxes = bl_xmalloc(sizeof **boxes * (size_t)no);
+        for (int i = 0; i < no; i++)
+            (*boxes)[i] = o[i].r.box;
+        if (regions_out) {
+            *regions_out = bl_xmalloc(sizeof **regions_out * (size_t)no);
+            for (int i = 0; i < no; i++)
+                (*regions_out)[i] = o[i].r;
+        }
     }
-    *count = nfields;
-    free(fields);
+    *count = no;
+    free(o);
     return BL_OK;
+}
+
+int bl_detect_fields(const bl_image *page, bl_box **boxes, int *count, bl_err *err)
+{
+    assert(page && boxes && count);
+    bl_box all = {0, 0, page->width, page->height};
+    bl_image *copy = bl_image_crop(page, all);
+    int rc = bl_detect_run(NULL, copy, boxes, count, NULL, err);
+    bl_image_destroy(&copy);
+    return rc;
+}
+
+bl_box bl_detect_box_to_source(const bl_transform *t, int src_w, int src_h, bl_box b)
+{
+    double xs[2] = {b.x, (double)b.x + b.w}, ys[2] = {b.y, (double)b.y + b.h};
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            double sx = t->a * xs[i] + t->b * ys[j] + t->c;
+            double sy = t->d * xs[i] + t->e * ys[j] + t->f;
+            x0 = fmin(x0, sx), x1 = fmax(x1, sx);
+            y0 = fmin(y0, sy), y1 = fmax(y1, sy);
+        }
+    x0 = fmax(0, floor(x0)), y0 = fmax(0, floor(y0));
+    x1 = fmin(src_w, ceil(x1)), y1 = fmin(src_h, ceil(y1));
+    return (bl_box){(int)x0, (int)y0, (int)fmax(0, x1 - x0), (int)fmax(0, y1 - y0)};
 }

@@ -1,10 +1,12 @@
 /*
- * blotter-detect: finds the hand-written numeric fields of each page, cuts
- * their crops and hands them to segment. The page raster itself is dropped
- * here: later stages need only the crops, and it is by far the largest part
- * of the message.
+ * blotter-detect: removes the form lines of each page, finds its
+ * hand-written numeric fields, cuts their crops from the line-cleaned page
+ * and hands them to segment. The page raster itself is dropped here: later
+ * stages need only the crops, and it is by far the largest part of the
+ * message. The region classifier comes from [models] detect; without one
+ * the stage runs its rules and says so once.
  */
-#include <math.h>
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,38 +14,23 @@
 #include "log/log.h"
 #include "runtime/worker.h"
 
-/* Maps a page box back to the source file: the bounding box of its four
- * transformed corners, clipped to the source page. */
-static bl_box to_source(const bl_work *work, bl_box b)
-{
-    const bl_transform *t = &work->to_source;
-    double xs[2] = {b.x, (double)b.x + b.w}, ys[2] = {b.y, (double)b.y + b.h};
-    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) {
-            double sx = t->a * xs[i] + t->b * ys[j] + t->c;
-            double sy = t->d * xs[i] + t->e * ys[j] + t->f;
-            x0 = fmin(x0, sx), x1 = fmax(x1, sx);
-            y0 = fmin(y0, sy), y1 = fmax(y1, sy);
-        }
-    x0 = fmax(0, floor(x0)), y0 = fmax(0, floor(y0));
-    x1 = fmin(work->src_width, ceil(x1)), y1 = fmin(work->src_height, ceil(y1));
-    return (bl_box){(int)x0, (int)y0, (int)fmax(0, x1 - x0), (int)fmax(0, y1 - y0)};
-}
-
 static int on_page(bl_worker *w, void *ctx, const bl_msg_header *hdr,
                    bl_work *work, bl_err *err)
 {
-    (void)w, (void)ctx, (void)hdr;
+    (void)w;
+    bl_detect *det = ctx;
     if (!work->page)
         return bl_err_set(err, BL_EFORMAT, "%s: page %u: no page raster",
                           work->source_path, (unsigned)hdr->page_index);
     if (work->field_count)
         return bl_err_set(err, BL_EFORMAT, "%s: page %u: already has fields",
                           work->source_path, (unsigned)hdr->page_index);
+    bl_strlcpy(work->model[BL_STAGE_DETECT], bl_detect_model_id(det),
+               sizeof work->model[BL_STAGE_DETECT]);
     bl_box *boxes = NULL;
     int count = 0;
-    int rc = bl_detect_fields(work->page, &boxes, &count, err);
+    /* Cleans work->page in place, so the crops below carry no form lines. */
+    int rc = bl_detect_run(det, work->page, &boxes, &count, NULL, err);
     if (rc)
         return bl_err_prefix(err, "%s: page %u", work->source_path,
                              (unsigned)hdr->page_index);
@@ -52,7 +39,8 @@ static int on_page(bl_worker *w, void *ctx, const bl_msg_header *hdr,
         snprintf(name, sizeof name, "field_%d", i + 1);
         bl_image *crop = bl_image_crop(work->page, boxes[i]);
         bl_work_field *f = bl_work_add_field(work, name, boxes[i], &crop);
-        f->src_box = to_source(work, boxes[i]);
+        f->src_box = bl_detect_box_to_source(&work->to_source, work->src_width,
+                                             work->src_height, boxes[i]);
     }
     free(boxes);
     bl_image_destroy(&work->page);
@@ -70,11 +58,24 @@ int main(int argc, char **argv)
             fprintf(stderr, "blotter-detect: %s\n", err.msg);
         return rc == 1 ? 0 : 1;
     }
+    openblas_set_num_threads(1);
+    const char *model = conf.model[BL_STAGE_DETECT];
+    bl_detect *det = bl_detect_new(model, &err);
+    if (!det) {
+        fprintf(stderr, "blotter-detect: %s\n", err.msg);
+        return 1;
+    }
+    if (!model[0])
+        bl_log(BL_LOG_WARN, "no region model configured ([models] detect): "
+                            "using the rule-based fallback");
     bl_worker_spec spec = {
         .stage = BL_STAGE_DETECT,
         .next = BL_STAGE_SEGMENT,
-        .model_id = "",
+        .model_id = bl_detect_model_id(det),
         .on_work = on_page,
+        .ctx = det,
     };
-    return bl_worker_run(&spec, &conf, &args);
+    rc = bl_worker_run(&spec, &conf, &args);
+    bl_detect_destroy(&det);
+    return rc;
 }

@@ -2,88 +2,117 @@
  * segment: cuts a field crop into single digits, left to right, each
  * normalised the MNIST way.
  *
- * Algorithm (connected components with merge and split rules, the classic
- * first stage of numeral-string segmentation; see Casey and Lecolinet 1996,
- * "A survey of methods and strategies in character segmentation"):
+ * Algorithm (connected components with merge and split rules, and
+ * recognition-based splitting of touching digits; see Casey and Lecolinet
+ * 1996, "A survey of methods and strategies in character segmentation",
+ * and Fujisawa, Nakano and Kurino 1992 for the candidate-cut lattice):
  *  1. Connected components of the crop (8-connected), with the label map.
- *  2. Specks are dropped: a few pixels, or tiny in both directions
- *     compared with the tallest component.
- *  3. Broken strokes are merged back, in two passes. First, pieces that
- *     overlap strongly in x (by half the narrower one) stack into one
- *     digit: a 5 whose top bar came loose, a 4 drawn in two strokes. Then,
- *     against the writer's digit height (the median piece height), a
- *     fragment shorter than 0.6 of it joins its nearest neighbour within
- *     0.3 of it, and pieces whose boxes just meet join when together they
- *     are no wider than a digit (a 0 broken into two halves).
- *  4. A piece wider than 1.35 times the digit height is taken for touching
- *     digits (a single hand-written digit is that wide about once in a
- *     hundred) and cut into round(width / 0.75 height) parts, each cut at
- *     the column of least ink within the middle half of the nominal part
- *     boundary (the vertical projection "drop" cut). A cut that leaves a
- *     part shorter than a digit is refused: it went through one wide digit
- *     (a flat 2, a 5's long bar), not between two.
- *  5. Each digit is rebuilt from its own components only (through the
- *     label map, so a neighbour's stray pixels inside its box are left out)
- *     and normalised with bl_image_mnist_normalize.
+ *     Specks are dropped.
+ *  2. The field's slant is estimated as the shear that makes the vertical
+ *     projection of its ink sharpest (the sum of squared column counts is
+ *     largest, the column analogue of Postl's skew criterion), over
+ *     -0.3..0.6 in steps of 0.05. Every later step works in deslanted
+ *     columns u = x - slant * (H - 1 - y): slanted writers' neighbouring
+ *     digits overlap in x but not in u, and touching digits are cut along
+ *     the slant rather than straight down.
+ *  3. Broken strokes are merged back: pieces overlapping strongly in u
+ *     stack into one digit; then, against the writer's digit height (the
+ *     median piece height), a fragment shorter than 0.6 of it joins its
+ *     nearest neighbour within 0.3 of it, and pieces whose boxes just meet
+ *     join when together no wider than a digit. Pieces left shorter than
+ *     0.35 of the digit height (dots, dashes, line remnants) are dropped.
+ *  4. A piece wider than 0.8 digit heights in u may be touching digits.
+ *     Candidate cuts are the local minima of its deslanted projection
+ *     (at most 10, apart by 0.12 heights), each described by
+ *     BL_SEGMENT_CUT_FEATURES numbers (ink on the cut against the stroke
+ *     width, position, contour depth, crossings) and scored P(cut) by the
+ *     cut scorer (a tiny MLP, `blotter train segment`) or, without one, by
+ *     its ink. With the digit classifier, every part between two cuts
+ *     (or the piece's ends) is normalised and classified in one batch and
+ *     a dynamic programme picks the segmentation that maximises the sum of
+ *     log P(cut), log of each part's best class probability and a width
+ *     prior; without it, the piece is cut into round(width / 0.62 height)
+ *     parts at the likeliest cuts near the nominal boundaries, refused
+ *     when a part comes out shorter than a digit.
+ *  5. Each digit is rebuilt from its own pixels only (its components, and
+ *     its stretch of u between cuts) and normalised with
+ *     bl_image_mnist_normalize.
  *
- * Limits: two narrow digits touching (11, 17) stay one piece and a very
- * wide single digit may still be cut; cuts are vertical, so slanted
- * touching strokes are cut roughly; digits that overlap in x without
- * touching (a 7's bar over a 1) or whose boxes meet are merged. The
- * stage's trained cut/merge scorer replaces these rules later.
+ * Limits: cuts are straight (slanted) lines, so digits that overlap deeply
+ * are cut roughly; a single-digit piece's split depends on the classifier
+ * being surer of the parts than of the whole; digits whose boxes meet
+ * without touching are merged when together they are no wider than one.
  */
 #include "segment/segment.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    SPECK_PIXELS = 6,   /* fewer ink pixels: dust */
-    MAX_PARTS = 8       /* most digits one touching piece is cut into */
-};
-#define SPECK_RATIO 0.12     /* speck: both sides below this x tallest height */
-#define MERGE_OVERLAP 0.5    /* x overlap / narrower width that merges */
-#define FRAGMENT_RATIO 0.6   /* shorter than this x digit height: a fragment */
-#define FRAGMENT_GAP 0.3     /* ... merged across at most this x height */
-#define ABUT_GAP 1           /* boxes this close (px) ... */
-#define ABUT_OVERLAP 0.1     /* ... or overlapping this little x height */
-#define SPLIT_RATIO 1.35     /* width / digit height above which to cut */
-#define DIGIT_WIDTH 0.75     /* typical digit width / height, for the count */
-#define CUT_WINDOW 0.25      /* search half-window / nominal part width */
+#include "blm/blm.h"
+#include "classify/classify.h"
+#include "nn/nn.h"
 
-/* A candidate digit: a set of component labels and a column range. */
-typedef struct piece {
-    bl_box box;     /* ink box in crop pixels */
-    int *labels;    /* component labels (1-based) making up the piece */
-    int nlabels;
-    int x0, x1;     /* only columns x0 <= x < x1 belong to it */
-} piece;
+enum {
+    SPECK_PIXELS = 6,
+    MAX_PARTS = 8,
+    MAX_CANDS = 10
+};
+#define SPECK_RATIO 0.12
+#define MERGE_OVERLAP 0.5
+#define FRAGMENT_RATIO 0.6
+#define FRAGMENT_GAP 0.3
+#define ABUT_GAP 1
+#define ABUT_OVERLAP 0.1
+#define ABUT_MAX_W 1.1      /* merged abutting pieces at most this x height */
+#define DOT_RATIO 0.35      /* shorter pieces are dots, dashes, remnants */
+#define SPLIT_MIN 1.0       /* u-width / height above which to try cuts */
+#define PART_COST 1.5       /* log penalty per extra part (classifier) */
+#define DIGIT_WIDTH 0.75    /* digit pitch / height, rules */
+#define SPLIT_RULES 1.25    /* u-width / height above which the rules cut */
+#define CUT_EDGE 0.12       /* no cut closer to a piece's end (x height) */
+#define CUT_SEP 0.12        /* candidate cuts at least this far apart */
+#define SLANT_LO -0.3
+#define SLANT_HI 0.6
+#define SLANT_STEP 0.05
 
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
-static bl_box box_union(bl_box a, bl_box b)
+/* ---- Geometry ------------------------------------------------------------ */
+
+typedef struct geom {
+    int W, H;
+    double slant;
+    int off;      /* added so u >= 0 */
+    int U;        /* u range [0, U) */
+    const int *labels;
+} geom;
+
+static inline int ucol(const geom *g, int x, int y)
 {
-    int x0 = imin(a.x, b.x), y0 = imin(a.y, b.y);
-    int x1 = imax(a.x + a.w, b.x + b.w), y1 = imax(a.y + a.h, b.y + b.h);
-    return (bl_box){x0, y0, x1 - x0, y1 - y0};
+    return (int)lround(x - g->slant * (g->H - 1 - y)) + g->off;
 }
 
-static int cmp_piece_x(const void *pa, const void *pb)
+static void geom_init(geom *g, int W, int H, double slant, const int *labels)
 {
-    const piece *a = pa, *b = pb;
-    if (a->box.x != b->box.x)
-        return (a->box.x > b->box.x) - (a->box.x < b->box.x);
-    return (a->box.y > b->box.y) - (a->box.y < b->box.y);
+    g->W = W, g->H = H, g->slant = slant, g->labels = labels;
+    int span = (int)ceil(fabs(slant) * (H - 1)) + 1;
+    g->off = slant > 0 ? span : 0;
+    g->U = W + span + 1;
 }
 
-static int cmp_int(const void *pa, const void *pb)
-{
-    int a = *(const int *)pa, b = *(const int *)pb;
-    return (a > b) - (a < b);
-}
+/* A candidate digit: a set of component labels and a stretch of u. */
+typedef struct piece {
+    bl_box box;  /* ink box in crop pixels */
+    int u0, u1;  /* ink u range [u0, u1) */
+    int *labels; /* component labels (1-based) */
+    int nlabels;
+    int c0, c1;  /* only pixels with c0 <= u < c1 belong to it */
+} piece;
 
 static int has_label(const piece *p, int label)
 {
@@ -93,138 +122,88 @@ static int has_label(const piece *p, int label)
     return 0;
 }
 
-/* Does pixel (x, y) of the crop belong to piece p? */
-static int owns(const piece *p, const int *labels, int width, int x, int y)
+static int owns(const piece *p, const geom *g, int x, int y)
 {
-    int l = labels[(size_t)y * (size_t)width + (size_t)x];
-    return l != 0 && x >= p->x0 && x < p->x1 && has_label(p, l);
+    int l = g->labels[(size_t)y * (size_t)g->W + (size_t)x];
+    if (!l || !has_label(p, l))
+        return 0;
+    int u = ucol(g, x, y);
+    return u >= p->c0 && u < p->c1;
 }
 
-/* Tight ink box of p within its column range; w = 0 when it has no ink. */
-static bl_box piece_ink_box(const piece *p, const int *labels, int width)
+/* Recomputes p's ink box and u range from its own pixels; box.w = 0 when
+ * it owns none. Scans its current box. */
+static void piece_refit(piece *p, const geom *g)
 {
-    int x0 = p->x1, x1 = p->x0 - 1, y0 = p->box.y + p->box.h, y1 = p->box.y - 1;
-    for (int y = p->box.y; y < p->box.y + p->box.h; y++)
-        for (int x = imax(p->x0, p->box.x);
-             x < imin(p->x1, p->box.x + p->box.w); x++)
-            if (owns(p, labels, width, x, y)) {
-                x0 = imin(x0, x);
-                x1 = imax(x1, x);
-                y0 = imin(y0, y);
-                y1 = imax(y1, y);
-            }
-    if (x1 < x0)
-        return (bl_box){0, 0, 0, 0};
-    return (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
-}
-
-/* Cuts piece p into `parts` pieces at the columns of least ink near the
- * nominal boundaries. Appends the new pieces to out (capacity checked by
- * the caller) and returns how many it appended. */
-static int split_piece(const piece *p, int parts, const int *labels,
-                       int width, piece *out)
-{
-    int *ink = bl_xcalloc((size_t)p->box.w, sizeof *ink);
+    int x0 = INT32_MAX, x1 = -1, y0 = INT32_MAX, y1 = -1, u0 = INT32_MAX, u1 = -1;
     for (int y = p->box.y; y < p->box.y + p->box.h; y++)
         for (int x = p->box.x; x < p->box.x + p->box.w; x++)
-            if (owns(p, labels, width, x, y))
-                ink[x - p->box.x]++;
-
-    double part_w = (double)p->box.w / parts;
-    int half = (int)(CUT_WINDOW * part_w);
-    int cuts[MAX_PARTS + 1];
-    cuts[0] = p->box.x;
-    for (int c = 1; c < parts; c++) {
-        int nominal = (int)lround(c * part_w);
-        int best = nominal, best_ink = -1;
-        int lo = imax(nominal - half, cuts[c - 1] - p->box.x + 1);
-        int hi = imin(nominal + half, p->box.w - 1);
-        for (int x = lo; x <= hi; x++) {
-            int dist = abs(x - nominal), best_dist = abs(best - nominal);
-            if (best_ink < 0 || ink[x] < best_ink ||
-                (ink[x] == best_ink && dist < best_dist)) {
-                best = x;
-                best_ink = ink[x];
+            if (owns(p, g, x, y)) {
+                int u = ucol(g, x, y);
+                x0 = imin(x0, x), x1 = imax(x1, x);
+                y0 = imin(y0, y), y1 = imax(y1, y);
+                u0 = imin(u0, u), u1 = imax(u1, u);
             }
-        }
-        cuts[c] = p->box.x + best;
+    if (x1 < 0) {
+        p->box = (bl_box){0, 0, 0, 0};
+        return;
     }
-    cuts[parts] = p->box.x + p->box.w;
-    free(ink);
-
-    int made = 0;
-    for (int c = 0; c < parts; c++) {
-        piece q = *p;
-        q.x0 = imax(p->x0, cuts[c]);
-        q.x1 = imin(p->x1, cuts[c + 1]);
-        if (q.x1 <= q.x0)
-            continue;
-        q.box = piece_ink_box(&q, labels, width);
-        if (q.box.w == 0)
-            continue;
-        q.labels = bl_xmalloc(sizeof *q.labels * (size_t)p->nlabels);
-        memcpy(q.labels, p->labels, sizeof *q.labels * (size_t)p->nlabels);
-        out[made++] = q;
-    }
-    return made;
+    p->box = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+    p->u0 = u0;
+    p->u1 = u1 + 1;
 }
 
-/* Moves q's labels into p; the box becomes the union. */
+static bl_box box_union(bl_box a, bl_box b)
+{
+    int x0 = imin(a.x, b.x), y0 = imin(a.y, b.y);
+    int x1 = imax(a.x + a.w, b.x + b.w), y1 = imax(a.y + a.h, b.y + b.h);
+    return (bl_box){x0, y0, x1 - x0, y1 - y0};
+}
+
 static void absorb(piece *p, piece *q)
 {
-    p->labels = bl_xrealloc(p->labels, sizeof *p->labels *
-                            (size_t)(p->nlabels + q->nlabels));
-    memcpy(p->labels + p->nlabels, q->labels,
-           sizeof *q->labels * (size_t)q->nlabels);
+    p->labels = bl_xrealloc(p->labels, sizeof *p->labels * (size_t)(p->nlabels + q->nlabels));
+    memcpy(p->labels + p->nlabels, q->labels, sizeof *q->labels * (size_t)q->nlabels);
     p->nlabels += q->nlabels;
     p->box = box_union(p->box, q->box);
+    p->u0 = imin(p->u0, q->u0);
+    p->u1 = imax(p->u1, q->u1);
     free(q->labels);
     q->labels = NULL;
 }
 
-/* Horizontal gap between two boxes (negative when they overlap in x). */
-static int x_gap(bl_box a, bl_box b)
+/* Gap in u between two pieces (negative when they overlap). */
+static int u_gap(const piece *a, const piece *b)
 {
-    return imax(a.x, b.x) - imin(a.x + a.w, b.x + b.w);
+    return imax(a->u0, b->u0) - imin(a->u1, b->u1);
 }
 
-/* Should pieces a and b be one digit? Pass 0 knows no digit height and
- * merges only strong x-overlap; pass 1 also merges a fragment (shorter than
- * FRAGMENT_RATIO of the digit height) into a neighbour within FRAGMENT_GAP
- * of that height, and pieces whose boxes just meet (a stroke broken side by
- * side) when their union is not wider than a digit. */
-static int belong_together(bl_box a, bl_box b, int digit_h, int pass)
+static int belong_together(const piece *a, const piece *b, int digit_h, int pass)
 {
-    int gap = x_gap(a, b);
-    if (-gap >= MERGE_OVERLAP * imin(a.w, b.w))
+    int gap = u_gap(a, b);
+    int wa = a->u1 - a->u0, wb = b->u1 - b->u0;
+    if (-gap >= MERGE_OVERLAP * imin(wa, wb))
         return 1;
     if (pass == 0 || digit_h <= 0)
         return 0;
-    if ((a.h < FRAGMENT_RATIO * digit_h || b.h < FRAGMENT_RATIO * digit_h) &&
+    if ((a->box.h < FRAGMENT_RATIO * digit_h || b->box.h < FRAGMENT_RATIO * digit_h) &&
         gap <= FRAGMENT_GAP * digit_h)
         return 1;
-    bl_box u = box_union(a, b);
-    return gap <= ABUT_GAP && gap >= -ABUT_OVERLAP * digit_h &&
-           u.w <= SPLIT_RATIO * digit_h;
+    int uw = imax(a->u1, b->u1) - imin(a->u0, b->u0);
+    return gap <= ABUT_GAP && gap >= -ABUT_OVERLAP * digit_h && uw <= ABUT_MAX_W * digit_h;
 }
 
-/* Merges pieces until no pair belongs together, nearest pairs first so a
- * fragment joins the closer of its neighbours. */
 static void merge_pieces(piece *pieces, int *npieces, int digit_h, int pass)
 {
     for (;;) {
         int bi = -1, bj = -1, best_gap = 0;
         for (int i = 0; i < *npieces; i++)
             for (int j = i + 1; j < *npieces; j++) {
-                bl_box a = pieces[i].box, b = pieces[j].box;
-                if (!belong_together(a, b, digit_h, pass))
+                if (!belong_together(&pieces[i], &pieces[j], digit_h, pass))
                     continue;
-                int gap = x_gap(a, b);
-                if (bi < 0 || gap < best_gap) {
-                    bi = i;
-                    bj = j;
-                    best_gap = gap;
-                }
+                int gap = u_gap(&pieces[i], &pieces[j]);
+                if (bi < 0 || gap < best_gap)
+                    bi = i, bj = j, best_gap = gap;
             }
         if (bi < 0)
             return;
@@ -233,117 +212,640 @@ static void merge_pieces(piece *pieces, int *npieces, int digit_h, int pass)
     }
 }
 
-/* The median piece height stands for the writer's digit height. */
-static int median_height(const piece *pieces, int npieces)
+static int cmp_int(const void *pa, const void *pb)
 {
-    if (npieces == 0)
+    int a = *(const int *)pa, b = *(const int *)pb;
+    return (a > b) - (a < b);
+}
+
+static int median_height(const piece *pieces, int n)
+{
+    if (n == 0)
         return 0;
-    int *heights = bl_xmalloc(sizeof *heights * (size_t)npieces);
-    for (int i = 0; i < npieces; i++)
-        heights[i] = pieces[i].box.h;
-    qsort(heights, (size_t)npieces, sizeof *heights, cmp_int);
-    int m = heights[npieces / 2];
-    free(heights);
+    int *h = bl_xmalloc(sizeof *h * (size_t)n);
+    for (int i = 0; i < n; i++)
+        h[i] = pieces[i].box.h;
+    qsort(h, (size_t)n, sizeof *h, cmp_int);
+    int m = h[n / 2];
+    free(h);
     return m;
 }
 
-/* Renders piece p as a binary image of its box, its own pixels only. */
-static bl_image *piece_image(const piece *p, const int *labels, int width)
+/* Step 2: the shear that makes the column projection sharpest. */
+static double estimate_slant(const bl_image *crop, const int *labels)
 {
-    bl_image *img = bl_image_new(p->box.w, p->box.h);
-    for (int y = 0; y < p->box.h; y++)
-        for (int x = 0; x < p->box.w; x++)
-            if (owns(p, labels, width, p->box.x + x, p->box.y + y))
-                BL_PIX(img, x, y) = 1;
-    return img;
+    int W = crop->width, H = crop->height;
+    int span = (int)ceil(fmax(fabs(SLANT_LO), fabs(SLANT_HI)) * H) + 2;
+    int n = W + 2 * span;
+    double *col = bl_xcalloc((size_t)n, sizeof *col);
+    double best = -1, best_s = 0;
+    for (double s = SLANT_LO; s <= SLANT_HI + 1e-9; s += SLANT_STEP) {
+        memset(col, 0, sizeof *col * (size_t)n);
+        for (int y = 0; y < H; y++) {
+            int shift = (int)lround(-s * (H - 1 - y)) + span;
+            for (int x = 0; x < W; x++)
+                if (labels[(size_t)y * (size_t)W + (size_t)x])
+                    col[x + shift] += 1;
+        }
+        double score = 0;
+        for (int i = 0; i < n; i++)
+            score += col[i] * col[i];
+        /* Ties and near-ties go to the smaller shear. */
+        if (score > best * (1 + 1e-6) || best < 0 ||
+            (fabs(score - best) <= best * 1e-6 && fabs(s) < fabs(best_s))) {
+            best = score;
+            best_s = s;
+        }
+    }
+    free(col);
+    return fabs(best_s) < 1e-9 ? 0 : best_s;
 }
 
-int bl_segment_field(const bl_image *crop, bl_segment_digit **digits,
-                     int *count, bl_err *err)
-{
-    assert(crop && digits && count);
-    *digits = NULL;
-    *count = 0;
+/* ---- Candidate cuts ------------------------------------------------------ */
 
-    bl_component *comps = NULL;
-    int ncomps = 0;
-    int *labels = NULL;
-    int rc = bl_image_components(crop, &comps, &ncomps, &labels, err);
+typedef struct cutcand {
+    int u;
+    float feat[BL_SEGMENT_CUT_FEATURES];
+    double p; /* P(cut) */
+} cutcand;
+
+/* Column profile of a piece in u: ink count, top and bottom ink row and
+ * number of vertical ink runs per column, over [p->u0, p->u1). */
+typedef struct profile {
+    int n;
+    int *ink, *top, *bot, *runs;
+} profile;
+
+static void profile_build(profile *pr, const piece *p, const geom *g)
+{
+    pr->n = p->u1 - p->u0;
+    pr->ink = bl_xcalloc((size_t)pr->n, sizeof *pr->ink);
+    pr->top = bl_xmalloc(sizeof *pr->top * (size_t)pr->n);
+    pr->bot = bl_xmalloc(sizeof *pr->bot * (size_t)pr->n);
+    pr->runs = bl_xcalloc((size_t)pr->n, sizeof *pr->runs);
+    int *last = bl_xmalloc(sizeof *last * (size_t)pr->n);
+    for (int i = 0; i < pr->n; i++)
+        pr->top[i] = INT32_MAX, pr->bot[i] = -1, last[i] = -2;
+    for (int y = p->box.y; y < p->box.y + p->box.h; y++)
+        for (int x = p->box.x; x < p->box.x + p->box.w; x++)
+            if (owns(p, g, x, y)) {
+                int i = ucol(g, x, y) - p->u0;
+                if (i < 0 || i >= pr->n)
+                    continue;
+                pr->ink[i]++;
+                pr->top[i] = imin(pr->top[i], y);
+                pr->bot[i] = imax(pr->bot[i], y);
+                if (last[i] != y - 1)
+                    pr->runs[i]++;
+                last[i] = y;
+            }
+    free(last);
+}
+
+static void profile_free(profile *pr)
+{
+    free(pr->ink);
+    free(pr->top);
+    free(pr->bot);
+    free(pr->runs);
+}
+
+/* Candidate cuts of piece p: local minima of the smoothed projection. */
+static int find_cuts(const piece *p, const geom *g, int digit_h, double stroke, cutcand *out)
+{
+    profile pr;
+    profile_build(&pr, p, g);
+    int n = pr.n, edge = (int)(CUT_EDGE * digit_h), sep = imax(2, (int)(CUT_SEP * digit_h));
+    double *sm = bl_xmalloc(sizeof *sm * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) {
+        int lo = imax(0, i - 1), hi = imin(n - 1, i + 1);
+        double s = 0;
+        for (int k = lo; k <= hi; k++)
+            s += pr.ink[k];
+        sm[i] = s / (hi - lo + 1);
+    }
+    /* Minima: not above either neighbour within 2 columns, scored by value;
+     * picked best first, keeping the separation. */
+    int cand[512], nc = 0;
+    for (int i = edge; i < n - edge && nc < 512; i++) {
+        int lo = imax(0, i - 2), hi = imin(n - 1, i + 2), ok = 1;
+        for (int k = lo; k <= hi && ok; k++)
+            if (sm[k] < sm[i])
+                ok = 0;
+        if (ok && (nc == 0 || cand[nc - 1] < i - 1))
+            cand[nc++] = i;
+    }
+    int pick[MAX_CANDS], np = 0;
+    while (np < MAX_CANDS) {
+        int bi = -1;
+        for (int k = 0; k < nc; k++) {
+            if (cand[k] < 0)
+                continue;
+            int far = 1;
+            for (int m = 0; m < np && far; m++)
+                if (abs(cand[k] - pick[m]) < sep)
+                    far = 0;
+            if (!far) {
+                cand[k] = -1;
+                continue;
+            }
+            if (bi < 0 || sm[cand[k]] < sm[cand[bi]])
+                bi = k;
+        }
+        if (bi < 0)
+            break;
+        pick[np++] = cand[bi];
+        cand[bi] = -1;
+    }
+    qsort(pick, (size_t)np, sizeof *pick, cmp_int);
+    double sw = stroke > 0.5 ? stroke : 1;
+    for (int k = 0; k < np; k++) {
+        int i = pick[k];
+        cutcand *c = &out[k];
+        c->u = p->u0 + i;
+        double lmin = sm[i];
+        int wlo = imax(0, i - sep), whi = imin(n - 1, i + sep);
+        double lmax = 0, rmax = 0;
+        for (int m = wlo; m < i; m++)
+            lmax = fmax(lmax, sm[m]);
+        for (int m = i + 1; m <= whi; m++)
+            rmax = fmax(rmax, sm[m]);
+        double h = p->box.h;
+        float *f = c->feat;
+        f[0] = (float)(pr.ink[i] / sw);
+        f[1] = (float)(lmin / sw);
+        f[2] = (float)((double)i / n);
+        f[3] = (float)((double)i / digit_h);
+        f[4] = (float)((double)(n - i) / digit_h);
+        f[5] = (float)((double)n / digit_h);
+        f[6] = (float)(pr.bot[i] >= 0 ? (pr.top[i] - p->box.y) / h : 1.0);
+        f[7] = (float)(pr.bot[i] >= 0 ? (p->box.y + p->box.h - 1 - pr.bot[i]) / h : 1.0);
+        f[8] = (float)pr.runs[i];
+        f[9] = (float)((fmin(lmax, rmax) - lmin) / sw);
+    }
+    free(sm);
+    profile_free(&pr);
+    return np;
+}
+
+/* Mean horizontal run length of the crop's ink: the stroke width. */
+static double stroke_width(const bl_image *crop)
+{
+    long runs = 0, ink = 0;
+    for (int y = 0; y < crop->height; y++) {
+        int prev = 0;
+        for (int x = 0; x < crop->width; x++) {
+            int v = BL_PIX(crop, x, y) != 0;
+            ink += v;
+            if (v && !prev)
+                runs++;
+            prev = v;
+        }
+    }
+    return runs ? (double)ink / (double)runs : 1;
+}
+
+/* ---- The models ---------------------------------------------------------- */
+
+struct bl_segment {
+    bl_nn_net *cut;
+    float mean[BL_SEGMENT_CUT_FEATURES], sd[BL_SEGMENT_CUT_FEATURES];
+    bl_classifier *clf;
+    char id[64];
+};
+
+static int parse_floats(const char *s, float *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *end = NULL;
+        if (!s)
+            return -1;
+        double v = strtod(s, &end);
+        if (end == s || !isfinite(v))
+            return -1;
+        out[i] = (float)v;
+        s = end;
+    }
+    while (*s == ' ')
+        s++;
+    return *s ? -1 : 0;
+}
+
+bl_segment *bl_segment_new(const char *cut_model, const char *classify_model, bl_err *err)
+{
+    bl_segment *self = bl_xcalloc(1, sizeof *self);
+    if (cut_model && cut_model[0]) {
+        bl_blm *m = bl_blm_load(cut_model, BL_SEGMENT_MODEL_KIND, err);
+        if (!m)
+            goto fail;
+        self->cut = bl_nn_net_from_blm(m, 1, 1, BL_SEGMENT_CUT_FEATURES, cut_model, err);
+        if (self->cut && bl_nn_net_classes(self->cut) != 2) {
+            bl_err_set(err, BL_EFORMAT, "%s: model has %d classes, a cut scorer needs 2",
+                       cut_model, bl_nn_net_classes(self->cut));
+            bl_nn_net_destroy(&self->cut);
+        }
+        if (self->cut &&
+            (parse_floats(bl_blm_get_meta(m, "feat_mean"), self->mean,
+                          BL_SEGMENT_CUT_FEATURES) ||
+             parse_floats(bl_blm_get_meta(m, "feat_std"), self->sd, BL_SEGMENT_CUT_FEATURES))) {
+            bl_err_set(err, BL_EFORMAT,
+                       "%s: metadata feat_mean and feat_std must hold %d numbers each",
+                       cut_model, BL_SEGMENT_CUT_FEATURES);
+            bl_nn_net_destroy(&self->cut);
+        }
+        if (self->cut) {
+            const char *name = bl_blm_get_meta(m, "name");
+            const char *version = bl_blm_get_meta(m, "version");
+            snprintf(self->id, sizeof self->id, "%s@%s:%08x", name ? name : "segment-cuts",
+                     version ? version : "1", m->crc);
+        }
+        bl_blm_destroy(&m);
+        if (!self->cut)
+            goto fail;
+        for (int i = 0; i < BL_SEGMENT_CUT_FEATURES; i++)
+            if (!(self->sd[i] > 0))
+                self->sd[i] = 1;
+    }
+    if (classify_model && classify_model[0]) {
+        self->clf = bl_classifier_load(classify_model, err);
+        if (!self->clf)
+            goto fail;
+    }
+    return self;
+fail:
+    bl_nn_net_destroy(&self->cut);
+    free(self);
+    return NULL;
+}
+
+void bl_segment_destroy(bl_segment **self)
+{
+    if (!self || !*self)
+        return;
+    bl_nn_net_destroy(&(*self)->cut);
+    bl_classifier_destroy(&(*self)->clf);
+    free(*self);
+    *self = NULL;
+}
+
+const char *bl_segment_model_id(const bl_segment *self) { return self ? self->id : ""; }
+
+static void score_cuts(const bl_segment *self, cutcand *c, int n)
+{
+    if (self && self->cut && n > 0) {
+        float x[MAX_CANDS * BL_SEGMENT_CUT_FEATURES];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < BL_SEGMENT_CUT_FEATURES; j++)
+                x[i * BL_SEGMENT_CUT_FEATURES + j] = (c[i].feat[j] - self->mean[j]) / self->sd[j];
+        const float *p = bl_nn_net_forward(self->cut, x, n, false, NULL);
+        for (int i = 0; i < n; i++)
+            c[i].p = fmin(fmax(p[i * 2 + 1], 1e-4), 1 - 1e-4);
+        return;
+    }
+    /* No model: a cut through little ink (against the stroke) is likely. */
+    for (int i = 0; i < n; i++)
+        c[i].p = 1.0 / (1.0 + exp(2.0 * (c[i].feat[0] - 1.0)));
+}
+
+/* ---- Splitting ----------------------------------------------------------- */
+
+/* Renders the part of p between u-cuts [c0, c1) as a binary image of its
+ * box and normalises it; returns 0 when it owns no ink. */
+static int part_digit(const piece *p, const geom *g, int c0, int c1, piece *part,
+                      uint8_t out[BL_MNIST_PIXELS])
+{
+    *part = *p;
+    part->c0 = imax(p->c0, c0);
+    part->c1 = imin(p->c1, c1);
+    piece_refit(part, g);
+    if (part->box.w == 0)
+        return 0;
+    bl_image *img = bl_image_new(part->box.w, part->box.h);
+    for (int y = 0; y < part->box.h; y++)
+        for (int x = 0; x < part->box.w; x++)
+            if (owns(part, g, part->box.x + x, part->box.y + y))
+                BL_PIX(img, x, y) = 1;
+    int rc = bl_image_mnist_normalize(img, 1, out);
+    bl_image_destroy(&img);
+    return rc == BL_OK;
+}
+
+/* Width prior of a part, in log units: free inside [0.1, 1.1] heights. */
+static double width_prior(double w, double h)
+{
+    double r = w / h;
+    if (r < 0.1)
+        return -3 * pow((0.1 - r) / 0.05, 2);
+    if (r > 1.1)
+        return -3 * pow((r - 1.1) / 0.2, 2);
+    return 0;
+}
+
+/* Cuts piece p by the classifier: returns the cut positions (u) chosen. */
+static int split_by_classifier(bl_segment *self, const piece *p, const geom *g, int digit_h,
+                               const cutcand *c, int nc, int *chosen)
+{
+    int nn = nc + 2;
+    int node[MAX_CANDS + 2];
+    node[0] = p->u0;
+    for (int i = 0; i < nc; i++)
+        node[i + 1] = c[i].u;
+    node[nn - 1] = p->u1;
+    int npairs = nn * (nn - 1) / 2;
+    uint8_t *crops = bl_xmalloc((size_t)npairs * BL_MNIST_PIXELS);
+    double *part_score = bl_xmalloc(sizeof *part_score * (size_t)npairs);
+    int *slot = bl_xmalloc(sizeof *slot * (size_t)npairs);
+    int nb = 0;
+    for (int i = 0; i < nn; i++)
+        for (int j = i + 1; j < nn; j++) {
+            int k = i * nn + j - (i + 1) * (i + 2) / 2;
+            piece part;
+            slot[k] = -1;
+            part_score[k] = -1e9;
+            double w = node[j] - node[i];
+            if (w > 1.6 * digit_h)
+                continue;
+            if (!part_digit(p, g, node[i], node[j], &part, crops + (size_t)nb * BL_MNIST_PIXELS))
+                continue;
+            double s = width_prior(part.u1 - part.u0, digit_h);
+            if (part.box.h < 0.5 * digit_h)
+                s -= 3;
+            part_score[k] = s;
+            slot[k] = nb++;
+        }
+    int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)(nb + 1));
+    float *probs = bl_xmalloc(sizeof *probs * (size_t)(nb + 1) * 10);
+    int ok = nb > 0 && bl_classifier_run(self->clf, crops, (size_t)nb, cls, probs, NULL) == BL_OK;
+    for (int k = 0; k < npairs && ok; k++)
+        if (slot[k] >= 0)
+            part_score[k] += log(fmax(probs[(size_t)slot[k] * 10 + cls[slot[k]]], 1e-6));
+    free(cls);
+    free(probs);
+    free(crops);
+    free(slot);
+    if (!ok) {
+        free(part_score);
+        return 0;
+    }
+    double best[MAX_CANDS + 2];
+    int from[MAX_CANDS + 2];
+    best[0] = 0;
+    for (int j = 1; j < nn; j++) {
+        best[j] = -1e18;
+        from[j] = -1;
+        /* Against a base of no cuts at all (the sum of log(1 - p)), making
+         * the cut at node j adds its log odds. */
+        double cut = j < nn - 1 ? log(c[j - 1].p / (1 - c[j - 1].p)) - PART_COST : 0;
+        for (int i = 0; i < j; i++) {
+            int k = i * nn + j - (i + 1) * (i + 2) / 2;
+            if (best[i] < -1e17 || part_score[k] < -1e8)
+                continue;
+            double v = best[i] + part_score[k] + cut;
+            if (v > best[j])
+                best[j] = v, from[j] = i;
+        }
+    }
+    free(part_score);
+    int path[MAX_CANDS + 2], np = 0;
+    for (int j = nn - 1; j > 0 && from[j] >= 0; j = from[j])
+        path[np++] = j;
+    int n = 0;
+    for (int k = np - 1; k >= 1; k--)
+        chosen[n++] = node[path[k]];
+    return n;
+}
+
+/* Cuts piece p by the rules: round(w / DIGIT_WIDTH h) parts at the likeliest
+ * cuts near the nominal boundaries. */
+static int split_by_rules(const piece *p, int digit_h, const cutcand *c, int nc, int *chosen)
+{
+    int w = p->u1 - p->u0;
+    int parts = (int)lround(w / (DIGIT_WIDTH * digit_h));
+    parts = imin(parts, MAX_PARTS);
+    if (parts < 2)
+        return 0;
+    int n = 0;
+    double part_w = (double)w / parts;
+    for (int k = 1; k < parts; k++) {
+        double nominal = p->u0 + k * part_w;
+        int bi = -1;
+        double bs = -1e9;
+        for (int i = 0; i < nc; i++) {
+            if (n > 0 && c[i].u <= chosen[n - 1])
+                continue;
+            double d = fabs(c[i].u - nominal) / part_w;
+            if (d > 0.35)
+                continue;
+            double s = log(c[i].p) - 4 * d * d;
+            if (s > bs)
+                bs = s, bi = i;
+        }
+        if (bi >= 0)
+            chosen[n++] = c[bi].u;
+    }
+    return n;
+}
+
+static int cmp_piece_u(const void *pa, const void *pb)
+{
+    const piece *a = pa, *b = pb;
+    double ca = a->u0 + a->u1, cb = b->u0 + b->u1;
+    return (ca > cb) - (ca < cb);
+}
+
+/* Steps 1-3: components, slant, pieces merged and cleaned. */
+typedef struct prepared {
+    bl_component *comps;
+    int ncomps;
+    int *labels;
+    geom g;
+    piece *pieces;
+    int npieces;
+    int digit_h;
+    double stroke;
+} prepared;
+
+static int prepare(const bl_image *crop, prepared *pp, bl_err *err)
+{
+    memset(pp, 0, sizeof *pp);
+    int rc = bl_image_components(crop, &pp->comps, &pp->ncomps, &pp->labels, err);
     if (rc < 0)
         return rc;
-
-    piece *pieces = bl_xcalloc((size_t)ncomps + 1, sizeof *pieces);
-    piece *cut = bl_xcalloc((size_t)ncomps * MAX_PARTS + 1, sizeof *cut);
-    int npieces = 0;
-
     int tallest = 0;
-    for (int i = 0; i < ncomps; i++)
-        tallest = imax(tallest, comps[i].box.h);
-    for (int i = 0; i < ncomps; i++) {
-        const bl_component *c = &comps[i];
-        if (c->pixels < SPECK_PIXELS ||
-            (c->box.w < SPECK_RATIO * tallest && c->box.h < SPECK_RATIO * tallest))
+    for (int i = 0; i < pp->ncomps; i++)
+        tallest = imax(tallest, pp->comps[i].box.h);
+    /* Specks leave the label map, so slant and ownership ignore them. */
+    int *keep = bl_xcalloc((size_t)pp->ncomps + 2, sizeof *keep);
+    for (int i = 0; i < pp->ncomps; i++) {
+        const bl_component *c = &pp->comps[i];
+        keep[c->label] = !(c->pixels < SPECK_PIXELS || (c->box.w < SPECK_RATIO * tallest &&
+                                                        c->box.h < SPECK_RATIO * tallest));
+    }
+    size_t npx = (size_t)crop->width * (size_t)crop->height;
+    for (size_t i = 0; i < npx; i++)
+        if (pp->labels[i] && !keep[pp->labels[i]])
+            pp->labels[i] = 0;
+    double slant = estimate_slant(crop, pp->labels);
+    geom_init(&pp->g, crop->width, crop->height, slant, pp->labels);
+    pp->pieces = bl_xcalloc((size_t)pp->ncomps + 1, sizeof *pp->pieces);
+    for (int i = 0; i < pp->ncomps; i++) {
+        const bl_component *c = &pp->comps[i];
+        if (!keep[c->label])
             continue;
-        piece *p = &pieces[npieces++];
+        piece *p = &pp->pieces[pp->npieces];
         p->box = c->box;
         p->labels = bl_xmalloc(sizeof *p->labels);
         p->labels[0] = c->label;
         p->nlabels = 1;
-        p->x0 = 0;
-        p->x1 = crop->width;
+        p->c0 = 0;
+        p->c1 = pp->g.U;
+        piece_refit(p, &pp->g);
+        if (p->box.w == 0) {
+            free(p->labels);
+            continue;
+        }
+        pp->npieces++;
     }
+    free(keep);
+    merge_pieces(pp->pieces, &pp->npieces, 0, 0);
+    int mh = median_height(pp->pieces, pp->npieces);
+    merge_pieces(pp->pieces, &pp->npieces, mh, 1);
+    mh = median_height(pp->pieces, pp->npieces);
+    /* Dots, dashes, line remnants. */
+    int kept = 0;
+    for (int i = 0; i < pp->npieces; i++) {
+        if (pp->pieces[i].box.h < DOT_RATIO * mh) {
+            free(pp->pieces[i].labels);
+            continue;
+        }
+        pp->pieces[kept++] = pp->pieces[i];
+    }
+    pp->npieces = kept;
+    pp->digit_h = median_height(pp->pieces, pp->npieces);
+    pp->stroke = stroke_width(crop);
+    return BL_OK;
+}
 
-    /* Broken strokes: first pieces stacked in x, then, against the
-     * writer's digit height, fragments too short to be a digit and pieces
-     * whose boxes abut without making a piece wider than a digit. */
-    merge_pieces(pieces, &npieces, 0, 0);
-    int median_h = median_height(pieces, npieces);
-    merge_pieces(pieces, &npieces, median_h, 1);
-    median_h = median_height(pieces, npieces);
+static void prepared_free(prepared *pp)
+{
+    for (int i = 0; i < pp->npieces; i++)
+        free(pp->pieces[i].labels);
+    free(pp->pieces);
+    free(pp->labels);
+    free(pp->comps);
+}
 
+int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts,
+                              float **feats, int *n, bl_err *err)
+{
+    assert(crop && slant && cuts && feats && n);
+    *cuts = NULL;
+    *feats = NULL;
+    *n = 0;
+    *slant = 0;
+    prepared pp;
+    int rc = prepare(crop, &pp, err);
+    if (rc < 0)
+        return rc;
+    *slant = pp.g.slant;
+    int cap = pp.npieces * MAX_CANDS + 1, m = 0;
+    double *cu = bl_xmalloc(sizeof *cu * (size_t)cap);
+    float *fe = bl_xmalloc(sizeof *fe * (size_t)cap * BL_SEGMENT_CUT_FEATURES);
+    for (int i = 0; i < pp.npieces; i++) {
+        piece *p = &pp.pieces[i];
+        if (pp.digit_h <= 0 || p->u1 - p->u0 <= SPLIT_MIN * pp.digit_h)
+            continue;
+        cutcand c[MAX_CANDS];
+        int nc = find_cuts(p, &pp.g, pp.digit_h, pp.stroke, c);
+        for (int k = 0; k < nc; k++) {
+            cu[m] = c[k].u - pp.g.off;
+            memcpy(fe + (size_t)m * BL_SEGMENT_CUT_FEATURES, c[k].feat, sizeof c[k].feat);
+            m++;
+        }
+    }
+    prepared_free(&pp);
+    if (m == 0) {
+        free(cu);
+        free(fe);
+        return BL_OK;
+    }
+    *cuts = cu;
+    *feats = fe;
+    *n = m;
+    return BL_OK;
+}
+
+int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **digits,
+                   int *count, bl_err *err)
+{
+    assert(crop && digits && count);
+    *digits = NULL;
+    *count = 0;
+    prepared pp;
+    int rc = prepare(crop, &pp, err);
+    if (rc < 0)
+        return rc;
+    const geom *g = &pp.g;
+    int mh = pp.digit_h;
+
+    piece *cut = bl_xcalloc((size_t)pp.npieces * MAX_PARTS + 1, sizeof *cut);
     int ncut = 0;
-    for (int i = 0; i < npieces; i++) {
-        piece *p = &pieces[i];
-        if (p->box.w > SPLIT_RATIO * median_h && median_h > 0) {
-            int parts = (int)lround(p->box.w / (DIGIT_WIDTH * median_h));
-            parts = imin(imax(parts, 2), MAX_PARTS);
-            int made = split_piece(p, parts, labels, crop->width, cut + ncut);
-            /* Touching digits are each of full height; a cut that leaves a
-             * short part went through one wide digit (a flat 2, a 5's bar). */
-            int full = made > 1;
-            for (int k = 0; k < made; k++)
-                if (cut[ncut + k].box.h < FRAGMENT_RATIO * median_h)
+    for (int i = 0; i < pp.npieces; i++) {
+        piece *p = &pp.pieces[i];
+        int chosen[MAX_CANDS + 2], nch = 0;
+        if (mh > 0 && p->u1 - p->u0 > SPLIT_MIN * mh) {
+            cutcand c[MAX_CANDS];
+            int nc = find_cuts(p, g, mh, pp.stroke, c);
+            score_cuts(self, c, nc);
+            if (self && self->clf)
+                nch = split_by_classifier(self, p, g, mh, c, nc, chosen);
+            else if (p->u1 - p->u0 > SPLIT_RULES * mh)
+                nch = split_by_rules(p, mh, c, nc, chosen);
+        }
+        nch = imin(nch, MAX_PARTS - 1);
+        if (nch > 0) {
+            int start = ncut, full = 1;
+            for (int k = 0; k <= nch; k++) {
+                piece q = *p;
+                q.c0 = k == 0 ? p->c0 : chosen[k - 1];
+                q.c1 = k == nch ? p->c1 : chosen[k];
+                piece_refit(&q, g);
+                if (q.box.w == 0)
+                    continue;
+                if (q.box.h < FRAGMENT_RATIO * mh)
                     full = 0;
-            if (full) {
-                ncut += made;
+                q.labels = bl_xmalloc(sizeof *q.labels * (size_t)p->nlabels);
+                memcpy(q.labels, p->labels, sizeof *q.labels * (size_t)p->nlabels);
+                cut[ncut++] = q;
+            }
+            /* The rules refuse a cut that leaves a short part: it went
+             * through one wide digit (a flat 2, a 5's bar), not between
+             * two. The classifier has weighed that already. */
+            if ((full || (self && self->clf)) && ncut - start > 1) {
                 free(p->labels);
                 continue;
             }
-            for (int k = 0; k < made; k++)
-                free(cut[ncut + k].labels);
+            for (int k = start; k < ncut; k++)
+                free(cut[k].labels);
+            ncut = start;
         }
         cut[ncut++] = *p;
     }
-    free(pieces);
-    qsort(cut, (size_t)ncut, sizeof *cut, cmp_piece_x);
+    pp.npieces = 0; /* labels moved into cut[] */
+    qsort(cut, (size_t)ncut, sizeof *cut, cmp_piece_u);
 
-    bl_segment_digit *out = NULL;
+    bl_segment_digit *out = ncut ? bl_xcalloc((size_t)ncut, sizeof *out) : NULL;
     int nout = 0;
-    if (ncut > 0)
-        out = bl_xcalloc((size_t)ncut, sizeof *out);
     for (int i = 0; i < ncut; i++) {
-        bl_image *img = piece_image(&cut[i], labels, crop->width);
-        if (bl_image_mnist_normalize(img, 1, out[nout].pixels) == BL_OK) {
-            out[nout].box = cut[i].box;
+        piece tmp;
+        if (part_digit(&cut[i], g, cut[i].c0, cut[i].c1, &tmp, out[nout].pixels)) {
+            out[nout].box = tmp.box;
             nout++;
         }
-        bl_image_destroy(&img);
         free(cut[i].labels);
     }
     free(cut);
-    free(labels);
-    free(comps);
-
+    prepared_free(&pp);
     if (nout == 0) {
         free(out);
         out = NULL;
@@ -351,4 +853,9 @@ int bl_segment_field(const bl_image *crop, bl_segment_digit **digits,
     *digits = out;
     *count = nout;
     return BL_OK;
+}
+
+int bl_segment_field(const bl_image *crop, bl_segment_digit **digits, int *count, bl_err *err)
+{
+    return bl_segment_run(NULL, crop, digits, count, err);
 }

@@ -1,6 +1,7 @@
 /*
  * segment: cuts one field crop into its digits, left to right, and
- * normalises each the MNIST way. Pure function; no sockets.
+ * normalises each the MNIST way. Pure functions; no sockets.
+ * docs/DETECTION.md describes the steps, the models and their limits.
  */
 #ifndef BL_SEGMENT_H
 #define BL_SEGMENT_H
@@ -8,14 +9,45 @@
 #include "image/image.h"
 #include "util/util.h"
 
+#define BL_SEGMENT_MODEL_KIND "segment"
+/* Features of one candidate cut (the cut scorer's input width). */
+#define BL_SEGMENT_CUT_FEATURES 10
+
 typedef struct bl_segment_digit {
     bl_box box;                      /* in the crop's pixels */
     uint8_t pixels[BL_MNIST_PIXELS]; /* MNIST-normalised, 255 = ink */
 } bl_segment_digit;
 
+typedef struct bl_segment bl_segment;
+
+/* A segmenter. cut_model NULL or "" means no cut scorer (cuts are scored
+ * by their ink alone); classify_model NULL or "" means touching pieces are
+ * cut by the rules, else the digit classifier (stages/classify) scores the
+ * candidate segmentations. A cut model must be a .blm of kind "segment"
+ * taking 1 x 1 x BL_SEGMENT_CUT_FEATURES with 2 classes and metadata
+ * "feat_mean", "feat_std". NULL with a message naming the file on error. */
+bl_segment *bl_segment_new(const char *cut_model, const char *classify_model,
+                           bl_err *err);
+void bl_segment_destroy(bl_segment **self);
+/* "name@version:crc" of the cut model, or "". Borrowed. */
+const char *bl_segment_model_id(const bl_segment *self);
+
 /* Splits a binarised field crop (1 = ink). *digits is a new array (free())
- * of *count digits in left-to-right order. */
+ * of *count digits in left-to-right order. self may be NULL (rules). */
+int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **digits,
+                   int *count, bl_err *err);
+
+/* bl_segment_run(NULL, ...). */
 int bl_segment_field(const bl_image *crop, bl_segment_digit **digits,
                      int *count, bl_err *err);
+
+/* For training the cut scorer: the candidate cuts of every piece of crop
+ * that segmentation would consider splitting, with their features. Each
+ * cut is a slanted line x = x0 + slant * (y0 - y) in crop pixels: cuts[i]
+ * receives x at the crop's bottom row (y0 = height - 1) and *slant the
+ * field's slant. *feats is n x BL_SEGMENT_CUT_FEATURES floats. Both new
+ * arrays (free()); *n may be 0 (NULL arrays). */
+int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts,
+                              float **feats, int *n, bl_err *err);
 
 #endif

@@ -3,6 +3,7 @@
  * digits, a broken digit, touching digits, and a neighbour's stray pixels.
  */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "image/image.h"
@@ -147,4 +148,78 @@ Test(segment, empty_crop_has_no_digits)
     cr_assert_eq(n, 0);
     cr_assert_null(d);
     bl_image_destroy(&crop);
+}
+
+/* A slanted bar: a '1' leaning right by `slant` (x grows slant px per px
+ * up), w px thick, h tall, bottom-left at (x, y + h). */
+static void slanted_one(bl_image *img, int x, int y, int w, int h, double slant)
+{
+    for (int yy = 0; yy < h; yy++) {
+        int x0 = x + (int)(slant * (h - 1 - yy));
+        fill(img, x0, y + yy, w, 1);
+    }
+}
+
+Test(segment, slanted_neighbours_overlapping_in_x_stay_apart)
+{
+    /* Three leaning strokes whose boxes overlap in x (slant 0.5) but whose
+     * ink never touches: three digits, not one merged blob. */
+    bl_image *crop = bl_image_new(260, 120);
+    for (int i = 0; i < 3; i++)
+        slanted_one(crop, 10 + i * 50, 10, 10, 90, 0.5);
+    bl_segment_digit *d = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_field(crop, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 3, "got %d digits", n);
+    for (int i = 1; i < 3; i++)
+        cr_assert_gt(d[i].box.x, d[i - 1].box.x);
+    free(d);
+    bl_image_destroy(&crop);
+}
+
+Test(segment, dots_and_dashes_are_dropped)
+{
+    bl_image *crop = bl_image_new(300, 110);
+    ellipse(crop, 10, 15, 50, 80);
+    ellipse(crop, 200, 15, 50, 80);
+    fill(crop, 110, 50, 30, 8);   /* a dash between them */
+    fill(crop, 160, 88, 8, 8);    /* a dot */
+    bl_segment_digit *d = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_field(crop, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 2, "got %d digits", n);
+    free(d);
+    bl_image_destroy(&crop);
+}
+
+Test(segment, cut_candidates_lie_inside_a_touching_pair)
+{
+    bl_image *crop = bl_image_new(140, 100);
+    ellipse(crop, 10, 15, 55, 70);
+    ellipse(crop, 61, 15, 55, 70);
+    double slant = 9, *cuts = NULL;
+    float *feats = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_cut_candidates(crop, &slant, &cuts, &feats, &n, NULL), BL_OK);
+    cr_assert_gt(n, 0);
+    cr_assert_float_eq(slant, 0.0, 1e-9);
+    int near = 0;
+    for (int i = 0; i < n; i++)
+        near += fabs(cuts[i] - 63) <= 5;
+    cr_assert_eq(near, 1, "no candidate near the join");
+    free(cuts);
+    free(feats);
+    bl_image_destroy(&crop);
+}
+
+Test(segment, refuses_a_missing_cut_model)
+{
+    bl_err err = {0};
+    cr_assert_null(bl_segment_new("/nonexistent/segment.blm", NULL, &err));
+    cr_assert_neq(err.code, 0);
+    bl_segment *s = bl_segment_new(NULL, NULL, &err);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(bl_segment_model_id(s), "");
+    bl_segment_destroy(&s);
+    cr_assert_null(s);
 }

@@ -1,0 +1,225 @@
+/*
+ * eval_segment: `blotter eval segment [--pages N] [--seed S] [--model F|none]
+ *     [--classify F|none] [--rotate P] [--touching P] [--data DIR] [--config F]
+ *     [--verbose]`
+ *
+ * Renders N synthetic pages in-process (MNIST test digits, run seed 5001 by
+ * default), normalises them with ingest and detects their fields as the
+ * pipeline does (the configured models), then segments every detected
+ * field that matches a true field (IoU >= 0.5) with the cut scorer given
+ * (else [models] segment) and, with --classify, the classifier-scored
+ * splitting of touching digits (the stage itself does not use it). Against the truth it reports:
+ *   count accuracy: the share of those fields cut into exactly their
+ *     number of digits (overall and on touching fields);
+ *   digit box accuracy: the share of their true digits matched one-to-one
+ *     by a cut digit with box IoU >= 0.5 (file pixels);
+ * and, classifying the digits, the end-to-end figures of `blotter eval
+ * pipeline` (exact-match over all true fields, digit accuracy, exact-match
+ * on touching fields), plus detect + segment CPU time per page.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blotter/eval_detect.h"
+#include "blotter/score.h"
+#include "classify/classify.h"
+#include "detect/detect.h"
+#include "segment/segment.h"
+
+static const char USAGE[] =
+    "usage: blotter eval segment [--pages N] [--seed S] [--model F|none]\n"
+    "         [--classify F|none] [--rotate P] [--touching P] [--data DIR] [--config F]\n"
+    "         [--verbose]\n"
+    "Defaults: --pages 200 --seed 5001 --rotate 0.1 --touching 0.1, MNIST test digits,\n"
+    "the models of pipeline.conf; --classify F splits touching digits with F.\n"
+    "Prints count and digit box accuracy of the segmentation of the detected\n"
+    "fields and the end-to-end accuracy.\n";
+
+static const char *pick(const char *opt, const char *conf)
+{
+    return opt ? (strcmp(opt, "none") == 0 ? "" : opt) : conf;
+}
+
+/* Digits matched one-to-one at IoU >= 0.5, greedily by best IoU. */
+static int digits_matched(const bl_box *got, int n, const bl_samples_field *f)
+{
+    int used_g[64] = {0}, used_t[BL_SAMPLES_MAX_DIGITS] = {0}, m = 0;
+    n = n > 64 ? 64 : n;
+    for (;;) {
+        double best = 0.5;
+        int bi = -1, bj = -1;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < f->ndigits && !used_g[i]; j++) {
+                if (used_t[j])
+                    continue;
+                double o = bl_detgen_iou(got[i], f->digits[j]);
+                if (o >= best)
+                    best = o, bi = i, bj = j;
+            }
+        if (bi < 0)
+            return m;
+        used_g[bi] = used_t[bj] = 1;
+        m++;
+    }
+}
+
+int bl_cmd_eval_segment(int argc, char **argv)
+{
+    bl_detgen_opts o = {.pages = 200, .seed = 5001, .rotate = 0.1, .touching = 0.1,
+                        .epochs = 1};
+    int prc = bl_detgen_parse(argc, argv, "blotter eval segment", USAGE, &o);
+    if (prc)
+        return prc == 1 ? 0 : 2;
+    bl_err err = {0};
+    bl_detgen g;
+    if (bl_detgen_open(&g, o.data, "test", o.config, &err) != BL_OK) {
+        fprintf(stderr, "blotter eval segment: %s\n", err.msg);
+        return 1;
+    }
+    g.opt.rotate = o.rotate;
+    g.opt.touching = o.touching;
+    int status = 1;
+    bl_detect *det = NULL;
+    bl_segment *seg = NULL;
+    bl_classifier *clf = NULL;
+    /* Segmentation uses a classifier only when asked, as the stage does. */
+    const char *clf_path = o.classify ? pick(o.classify, "") : "";
+    det = bl_detect_new(g.conf.model[BL_STAGE_DETECT], &err);
+    if (det)
+        seg = bl_segment_new(pick(o.model, g.conf.model[BL_STAGE_SEGMENT]), clf_path, &err);
+    /* The digits are read with the pipeline's classifier whatever
+     * segmentation itself was given. */
+    const char *read_path = g.conf.model[BL_STAGE_CLASSIFY];
+    if (seg && read_path[0])
+        clf = bl_classifier_load(read_path, &err);
+    if (!det || !seg || (read_path[0] && !clf)) {
+        fprintf(stderr, "blotter eval segment: %s\n", err.msg);
+        goto done;
+    }
+    long true_fields = 0, true_digits = 0, seg_fields = 0, count_ok = 0, touch_fields = 0,
+         touch_seg = 0, touch_count_ok = 0, seg_digits = 0, box_ok = 0;
+    long exact = 0, digit_err = 0, touch_exact = 0;
+    uint64_t cpu = 0;
+    for (long k = 0; k < o.pages; k++) {
+        bl_work *work = NULL;
+        bl_samples_page truth;
+        if (bl_detgen_page(&g, o.seed, (int)k, &work, &truth, &err)) {
+            fprintf(stderr, "blotter eval segment: page %ld: %s\n", k, err.msg);
+            goto done;
+        }
+        bl_box *boxes = NULL;
+        int n = 0;
+        uint64_t t0 = bl_time_cpu_ns();
+        int rc = bl_detect_run(det, work->page, &boxes, &n, NULL, &err);
+        cpu += bl_time_cpu_ns() - t0;
+        if (rc) {
+            bl_work_destroy(&work);
+            fprintf(stderr, "blotter eval segment: page %ld: %s\n", k, err.msg);
+            goto done;
+        }
+        bl_box *src = bl_xmalloc(sizeof *src * (size_t)(n + 1));
+        int *match = bl_xmalloc(sizeof *match * (size_t)(n + 1));
+        for (int i = 0; i < n; i++)
+            src[i] = bl_detect_box_to_source(&work->to_source, work->src_width,
+                                             work->src_height, boxes[i]);
+        bl_detgen_match(src, n, &truth, match, NULL);
+        int field_err[BL_SAMPLES_MAX_FIELDS], field_exact[BL_SAMPLES_MAX_FIELDS] = {0};
+        for (int j = 0; j < truth.nfields; j++)
+            field_err[j] = truth.fields[j].ndigits;
+        for (int i = 0; i < n; i++) {
+            bl_image *crop = bl_image_crop(work->page, boxes[i]);
+            bl_segment_digit *d = NULL;
+            int nd = 0;
+            t0 = bl_time_cpu_ns();
+            rc = bl_segment_run(seg, crop, &d, &nd, &err);
+            cpu += bl_time_cpu_ns() - t0;
+            bl_image_destroy(&crop);
+            if (rc || match[i] < 0) {
+                free(d);
+                continue;
+            }
+            const bl_samples_field *f = &truth.fields[match[i]];
+            seg_fields++;
+            count_ok += nd == f->ndigits;
+            touch_seg += f->touching;
+            touch_count_ok += f->touching && nd == f->ndigits;
+            bl_box *db = bl_xmalloc(sizeof *db * (size_t)(nd + 1));
+            for (int q = 0; q < nd; q++) {
+                bl_box b = d[q].box;
+                b.x += boxes[i].x;
+                b.y += boxes[i].y;
+                db[q] = bl_detect_box_to_source(&work->to_source, work->src_width,
+                                                work->src_height, b);
+            }
+            seg_digits += f->ndigits;
+            box_ok += digits_matched(db, nd, f);
+            free(db);
+            char value[80] = "";
+            if (clf && nd > 0 && nd < 64) {
+                uint8_t *px = bl_xmalloc((size_t)nd * BL_MNIST_PIXELS);
+                int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)nd);
+                float *pr = bl_xmalloc(sizeof *pr * (size_t)nd * 10);
+                for (int q = 0; q < nd; q++)
+                    memcpy(px + (size_t)q * BL_MNIST_PIXELS, d[q].pixels, BL_MNIST_PIXELS);
+                if (bl_classifier_run(clf, px, (size_t)nd, cls, pr, NULL) == BL_OK)
+                    for (int q = 0; q < nd; q++)
+                        value[q] = (char)('0' + cls[q]);
+                value[nd] = '\0';
+                free(px);
+                free(cls);
+                free(pr);
+                int e = bl_score_edit_distance(value, f->value);
+                field_err[match[i]] = e < f->ndigits ? e : f->ndigits;
+                field_exact[match[i]] = strcmp(value, f->value) == 0;
+            }
+            if (o.verbose && (nd != f->ndigits || (clf && !field_exact[match[i]])))
+                fprintf(stderr, "page %ld: %s '%s' %s%s: %d digits '%s'\n", k, f->name,
+                        f->value, bl_samples_style_name(f->style),
+                        f->touching ? " touching" : "", nd, value);
+            free(d);
+        }
+        for (int j = 0; j < truth.nfields; j++) {
+            const bl_samples_field *f = &truth.fields[j];
+            true_fields++;
+            true_digits += f->ndigits;
+            touch_fields += f->touching;
+            exact += field_exact[j];
+            touch_exact += f->touching && field_exact[j];
+            digit_err += field_err[j];
+        }
+        free(src);
+        free(match);
+        free(boxes);
+        bl_work_destroy(&work);
+        if ((k + 1) % 20 == 0 || k + 1 == o.pages)
+            fprintf(stderr, "\reval segment: %ld/%ld pages", k + 1, o.pages);
+    }
+    fprintf(stderr, "\n");
+    printf("models: detect %s, segment %s, classify %s\n",
+           bl_detect_model_id(det)[0] ? bl_detect_model_id(det) : "none",
+           bl_segment_model_id(seg)[0] ? bl_segment_model_id(seg) : "none",
+           clf ? bl_classifier_id(clf) : "none");
+    printf("pages: %ld, true fields: %ld, segmented (detected) fields: %ld\n", o.pages,
+           true_fields, seg_fields);
+    printf("count accuracy: %.4f\n", seg_fields ? (double)count_ok / (double)seg_fields : 0.0);
+    printf("count accuracy on touching fields: %.4f (%ld)\n",
+           touch_seg ? (double)touch_count_ok / (double)touch_seg : 0.0, touch_seg);
+    printf("digit box accuracy: %.4f\n", seg_digits ? (double)box_ok / (double)seg_digits : 0.0);
+    if (clf) {
+        printf("exact accuracy: %.4f\n", true_fields ? (double)exact / (double)true_fields : 0.0);
+        printf("digit accuracy: %.4f\n",
+               true_digits ? 1.0 - (double)digit_err / (double)true_digits : 0.0);
+        printf("touching exact accuracy: %.4f (%ld)\n",
+               touch_fields ? (double)touch_exact / (double)touch_fields : 0.0, touch_fields);
+    }
+    printf("cpu per page (detect + segment): %.1f ms\n", (double)cpu / 1e6 / (double)o.pages);
+    status = 0;
+done:
+    bl_classifier_destroy(&clf);
+    bl_segment_destroy(&seg);
+    bl_detect_destroy(&det);
+    bl_detgen_close(&g);
+    return status;
+}
