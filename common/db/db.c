@@ -250,7 +250,18 @@ static int db_set_wal(bl_db *self, bl_err *err)
         ret = db_fail(self, err, "switching to WAL");
         goto done;
     }
-    int rc = sqlite3_step(st);
+    /* The switch needs the database to itself, and SQLite reports a
+     * concurrent opener as busy here without calling the busy handler:
+     * wait and retry for as long as the busy timeout would. */
+    int rc;
+    for (int waited_ms = 0;; waited_ms += 10) {
+        rc = sqlite3_step(st);
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+            waited_ms >= DB_BUSY_TIMEOUT_MS)
+            break;
+        sqlite3_reset(st);
+        sqlite3_sleep(10);
+    }
     if (rc != SQLITE_ROW) {
         ret = db_fail(self, err, "switching to WAL");
         goto done;
