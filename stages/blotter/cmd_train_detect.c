@@ -153,8 +153,8 @@ int bl_cmd_train_detect(int argc, char **argv)
         fprintf(stderr, "blotter train detect: %s\n", err.msg);
         return 1;
     }
-    g.opt.rotate = o.rotate;
-    g.opt.touching = o.touching;
+    g.gen.opt.rotate = o.rotate;
+    g.gen.opt.touching = o.touching;
     long cap = 4096, n = 0, pos = 0;
     float *X = bl_xmalloc(sizeof *X * (size_t)cap * BL_DETECT_FEATURES);
     int32_t *y = bl_xmalloc(sizeof *y * (size_t)cap);

@@ -87,35 +87,20 @@ int bl_detgen_open(bl_detgen *g, const char *data_dir, const char *split,
     bl_conf_locate(config_path, path, sizeof path);
     if (path[0] && bl_conf_load(&g->conf, path, err) != BL_OK)
         return err ? err->code : BL_EINVAL;
-    char dir[4096];
-    if (data_dir && data_dir[0])
-        bl_strlcpy(dir, data_dir, sizeof dir);
-    else
-        bl_mnist_default_dir(dir, sizeof dir);
-    g->mnist = bl_mnist_load(dir, split, err);
-    if (!g->mnist)
-        return err ? err->code : BL_EIO;
-    g->fonts = bl_samples_fonts_new(NULL, err);
-    if (!g->fonts || bl_samples_source_init(&g->src, g->mnist, err) != BL_OK) {
-        bl_samples_fonts_destroy(&g->fonts);
-        bl_mnist_destroy(&g->mnist);
-        return err ? err->code : BL_EIO;
-    }
+    int rc = bl_ingest_gen_open(&g->gen, data_dir, split, err);
+    if (rc != BL_OK)
+        return rc;
     g->ingest = bl_ingest_new(g->conf.model[BL_STAGE_INGEST], err);
     if (!g->ingest) {
         bl_detgen_close(g);
         return err ? err->code : BL_EIO;
     }
-    bl_samples_options_default(&g->opt);
     return BL_OK;
 }
 
 void bl_detgen_close(bl_detgen *g)
 {
-    if (g->mnist)
-        bl_samples_source_free(&g->src);
-    bl_samples_fonts_destroy(&g->fonts);
-    bl_mnist_destroy(&g->mnist);
+    bl_ingest_gen_close(&g->gen);
     bl_ingest_destroy(&g->ingest);
 }
 
@@ -125,8 +110,8 @@ int bl_detgen_page(bl_detgen *g, uint64_t seed, int index, bl_work **work,
     bl_samples_rng r;
     bl_samples_rng_seed(&r, seed * 0xd1b54a32d192ed03ull + (uint64_t)index);
     uint64_t page_seed = bl_samples_rng_next(&r);
-    g->opt.dpi = 300;
-    bl_image *img = bl_samples_render_page(&g->src, g->fonts, &g->opt, page_seed, 0, truth);
+    g->gen.opt.dpi = 300;
+    bl_image *img = bl_samples_render_page(&g->gen.src, g->gen.fonts, &g->gen.opt, page_seed, 0, truth);
     size_t n = (size_t)img->stride * (size_t)img->height;
     for (size_t i = 0; i < n; i++)
         img->data[i] = img->data[i] ? 0 : 255;
@@ -206,8 +191,8 @@ int bl_cmd_eval_detect(int argc, char **argv)
         fprintf(stderr, "blotter eval detect: %s\n", err.msg);
         return 1;
     }
-    g.opt.rotate = o.rotate;
-    g.opt.touching = o.touching;
+    g.gen.opt.rotate = o.rotate;
+    g.gen.opt.touching = o.touching;
     const char *model = o.model ? (strcmp(o.model, "none") == 0 ? "" : o.model)
                                 : g.conf.model[BL_STAGE_DETECT];
     bl_detect *det = bl_detect_new(model, &err);

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "blotter/eval_ingest.h"
 #include "blotter/samples_page.h"
 #include "blotter/samples_text.h"
 #include "conf/conf.h"
@@ -28,10 +29,7 @@ int bl_cmd_train_detect(int argc, char **argv);  /* cmd_train_detect.c */
 typedef struct bl_ingest bl_ingest;
 
 typedef struct bl_detgen {
-    bl_mnist *mnist;
-    bl_samples_fonts *fonts;
-    bl_samples_source src;
-    bl_samples_options opt; /* generator defaults; callers may change */
+    bl_ingest_gen gen;      /* the scans; gen.opt may be changed by callers */
     bl_ingest *ingest;      /* with the configured orientation model */
     bl_conf conf;           /* the pipeline configuration found */
 } bl_detgen;

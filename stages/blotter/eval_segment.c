@@ -78,8 +78,8 @@ int bl_cmd_eval_segment(int argc, char **argv)
         fprintf(stderr, "blotter eval segment: %s\n", err.msg);
         return 1;
     }
-    g.opt.rotate = o.rotate;
-    g.opt.touching = o.touching;
+    g.gen.opt.rotate = o.rotate;
+    g.gen.opt.touching = o.touching;
     int status = 1;
     bl_detect *det = NULL;
     bl_segment *seg = NULL;

@@ -75,9 +75,12 @@ void bl_tracker_fed(bl_tracker *self, uint64_t id, uint64_t now_ns)
     }
 }
 
-uint64_t bl_tracker_stalled(const bl_tracker *self, uint64_t now_ns,
+uint64_t bl_tracker_stalled(bl_tracker *self, uint64_t now_ns,
                             uint64_t timeout_ns)
 {
+    if (now_ns < self->next_stall_check_ns)
+        return 0;
+    self->next_stall_check_ns = now_ns + 1000000000ull;
     for (size_t i = 0; i < self->count; i++) {
         const bl_tracker_doc *d = &self->docs[i];
         if (d->complete || !d->fed_ns)

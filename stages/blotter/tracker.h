@@ -40,6 +40,7 @@ typedef struct bl_tracker {
     size_t cap;
     size_t complete;
     int64_t stored, duplicates, failed; /* outcomes over all documents */
+    uint64_t next_stall_check_ns;
 } bl_tracker;
 
 /* Adds a document; returns its id (1-based, as sent in the FEED header). */
@@ -55,8 +56,10 @@ bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note,
 void bl_tracker_fed(bl_tracker *self, uint64_t id, uint64_t now_ns);
 
 /* The id of an incomplete, fed document whose last feed or outcome is
- * older than timeout_ns, or 0. */
-uint64_t bl_tracker_stalled(const bl_tracker *self, uint64_t now_ns,
+ * older than timeout_ns, or 0. The look goes over every document, so it is
+ * taken at most once a second (0 in between): callers may ask on every
+ * event of a large batch. */
+uint64_t bl_tracker_stalled(bl_tracker *self, uint64_t now_ns,
                             uint64_t timeout_ns);
 
 /* Gives up on a document: counts its missing outcomes as failed with the
