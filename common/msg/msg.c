@@ -11,7 +11,7 @@
  *
  * Frame 0, every type: the header, exactly 64 bytes.
  *   off  0 u32 magic  0x52544c42 ("BLTR")    off 32 u64 t_origin_ns
- *   off  4 u16 version (1)                   off 40 u64 t_sent_ns
+ *   off  4 u16 version (2)                   off 40 u64 t_sent_ns
  *   off  6 u16 type (1 FEED .. 4 CONTROL)    off 48 u32 stage (< 6)
  *   off  8 u64 batch_id                      off 52 u32 flags
  *   off 16 u64 doc_id                        off 56 u32 reserved[0] (0)
@@ -34,7 +34,8 @@
  *       u32 digit_count; nothing after.
  *   [2] page raster: empty (no page) or one raster (below).
  *   [3] fields table: field_count records of
- *       str name (<= 63), i32 box x y w h, i32 src_box x y w h
+ *       str name (<= 63), str rule (<= 127),
+ *       i32 box x y w h, i32 src_box x y w h
  *       (w, h >= 0), u32 first_digit, u32 digit_count
  *       (first_digit + digit_count <= meta digit_count),
  *       u32 has_crop (0 or 1); nothing after.
@@ -72,7 +73,7 @@
 #define WORK_FRAMES 7
 #define NOTE_FRAMES 2
 #define RASTER_HEADER 16
-#define FIELD_RECORD_MIN (4 + 16 + 16 + 4 + 4 + 4) /* with an empty name */
+#define FIELD_RECORD_MIN (4 + 4 + 16 + 16 + 4 + 4 + 4) /* empty name and rule */
 #define DIGIT_RECORD (16 + 4 + 40)
 
 /* ---- Stages and limits -------------------------------------------------- */
@@ -641,7 +642,8 @@ int bl_msg_encode_work(const bl_msg_header *hdr, const bl_work *work,
             rc = BL_EINVAL;
             goto done;
         }
-        if ((rc = put_str(&b[3], f->name, sizeof f->name)))
+        if ((rc = put_str(&b[3], f->name, sizeof f->name)) ||
+            (rc = put_str(&b[3], f->rule, sizeof f->rule)))
             goto done;
         put_box(&b[3], f->box);
         put_box(&b[3], f->src_box);
@@ -747,6 +749,9 @@ static int decode_fields(const bl_frames *in, const bl_msg_limits *limits,
         int rc;
         snprintf(what, sizeof what, "fields table: field %u: name", i);
         if ((rc = get_str(&c, f->name, sizeof f->name, what, err)))
+            return rc;
+        snprintf(what, sizeof what, "fields table: field %u: rule", i);
+        if ((rc = get_str(&c, f->rule, sizeof f->rule, what, err)))
             return rc;
         snprintf(what, sizeof what, "fields table: field %u: box", i);
         if ((rc = get_box(&c, &f->box, what, err)) ||

@@ -24,7 +24,7 @@
 #include "util/util.h"
 
 #define BL_MSG_MAGIC 0x52544c42u /* "BLTR" little-endian */
-#define BL_MSG_VERSION 1
+#define BL_MSG_VERSION 2
 #define BL_MSG_HEADER_SIZE 64
 
 typedef enum {
@@ -124,9 +124,15 @@ typedef struct bl_transform {
 
 #define BL_NAME_MAX 64
 #define BL_MODEL_ID_MAX 64
+#define BL_RULE_MAX 128
 
+/* A field's validation rule travels from the form template that named the
+ * field to the writer's review gate, as a ';'-separated list of key=value
+ * hints ("len=8;date=DDMMYYYY"); empty when no template matched. The
+ * writer interprets it; the stages in between only carry it. */
 typedef struct bl_work_field {
     char name[BL_NAME_MAX];   /* template name or "field_N" */
+    char rule[BL_RULE_MAX];   /* validation hints, "" for none */
     bl_box box;               /* in normalised-page pixels */
     bl_box src_box;           /* in the input file's pixels */
     bl_image *crop;           /* binarised crop (1 = ink) or NULL */

@@ -64,6 +64,8 @@ static bl_work *work_sample(void)
         bl_work_field *f = bl_work_add_field(w, names[i], box, &crop);
         cr_assert_null(crop, "ownership moved");
         f->src_box = (bl_box){-3, 2 * i, 11, 8};
+        if (i == 0)
+            bl_strlcpy(f->rule, "len=8;date=DDMMYYYY", sizeof f->rule);
     }
     for (int i = 0; i < 7; i++) {
         bl_work_digit *d = bl_work_add_digit(w, i < 3 ? 0 : 1,
@@ -132,6 +134,7 @@ static void assert_work_eq(const bl_work *a, const bl_work *b)
     for (uint32_t i = 0; i < a->field_count; i++) {
         const bl_work_field *fa = &a->fields[i], *fb = &b->fields[i];
         cr_assert_str_eq(fa->name, fb->name);
+        cr_assert_str_eq(fa->rule, fb->rule);
         assert_box_eq(fa->box, fb->box);
         assert_box_eq(fa->src_box, fb->src_box);
         cr_assert_eq(fa->first_digit, fb->first_digit);
@@ -361,14 +364,16 @@ static void frame_set(bl_frames *fr, int i, const void *data, size_t size)
 }
 
 /* Offsets into the sample's frames (see the layout in msg.c). Field 0 is
- * named "date": 4 + 4 name bytes + two boxes, then first_digit. */
-#define F0_FIRST_DIGIT (4 + 4 + 32)
+ * named "date" with the rule "len=8;date=DDMMYYYY": 4 + 4 name bytes,
+ * 4 + 19 rule bytes, two boxes, then first_digit. */
+#define F0_RULE (4 + 4)
+#define F0_FIRST_DIGIT (F0_RULE + 4 + 19 + 32)
 #define F0_HAS_CROP (F0_FIRST_DIGIT + 8)
 #define D2_CLS (2 * 60 + 16)
 
 static void m_no_frames(bl_frames *fr) { bl_frames_free(fr); }
 static void m_bad_magic(bl_frames *fr) { fr->frame[0].data[0] ^= 0xff; }
-static void m_future_version(bl_frames *fr) { bl_put_u16(fr->frame[0].data + 4, 2); }
+static void m_future_version(bl_frames *fr) { bl_put_u16(fr->frame[0].data + 4, BL_MSG_VERSION + 1); }
 static void m_unknown_type(bl_frames *fr) { bl_put_u16(fr->frame[0].data + 6, 9); }
 static void m_note_type(bl_frames *fr) { bl_put_u16(fr->frame[0].data + 6, BL_MSG_EVENT); }
 static void m_unknown_stage(bl_frames *fr) { bl_put_u32(fr->frame[0].data + 48, 6); }
@@ -413,7 +418,8 @@ static void m_digit_range_wraps(bl_frames *fr)
 }
 static void m_field_name_nul(bl_frames *fr) { fr->frame[3].data[5] = 0; }
 static void m_field_name_long(bl_frames *fr) { bl_put_u32(fr->frame[3].data, 64); }
-static void m_negative_box(bl_frames *fr) { bl_put_u32(fr->frame[3].data + 8 + 8, (uint32_t)-5); }
+static void m_field_rule_long(bl_frames *fr) { bl_put_u32(fr->frame[3].data + F0_RULE, 128); }
+static void m_negative_box(bl_frames *fr) { bl_put_u32(fr->frame[3].data + F0_RULE + 4 + 19 + 8, (uint32_t)-5); }
 static void m_crop_flag(bl_frames *fr) { bl_put_u32(fr->frame[3].data + F0_HAS_CROP, 2); }
 static void m_crops_short(bl_frames *fr) { frame_cut(fr, 4, fr->frame[4].size - 1); }
 static void m_crop_size_huge(bl_frames *fr) { bl_put_u32(fr->frame[4].data, 0x7fffffffu); }
@@ -456,7 +462,7 @@ typedef struct bad_case {
 static const bad_case bad_cases[] = {
     {"empty frame list", m_no_frames, BL_EFORMAT, "no frames", 0},
     {"bad magic", m_bad_magic, BL_EFORMAT, "bad magic", 0},
-    {"future version", m_future_version, BL_EFORMAT, "version 2", 0},
+    {"future version", m_future_version, BL_EFORMAT, "version 3", 0},
     {"unknown type", m_unknown_type, BL_EFORMAT, "unknown type 9", 0},
     {"note type", m_note_type, BL_EFORMAT, "not a work message", 0},
     {"unknown stage", m_unknown_stage, BL_EFORMAT, "unknown stage 6", 0},
@@ -478,6 +484,7 @@ static const bad_case bad_cases[] = {
     {"digit range wraps", m_digit_range_wraps, BL_EFORMAT, "beyond", 0},
     {"field name NUL", m_field_name_nul, BL_EFORMAT, "embedded NUL", 0},
     {"field name long", m_field_name_long, BL_EFORMAT, "name: 64 bytes", 0},
+    {"field rule long", m_field_rule_long, BL_EFORMAT, "rule: 128 bytes", 0},
     {"negative box", m_negative_box, BL_EFORMAT, "negative size", 0},
     {"crop flag", m_crop_flag, BL_EFORMAT, "crop flag 2", 0},
     {"crops short", m_crops_short, BL_EFORMAT, "field crops", 0},
