@@ -73,12 +73,13 @@ static const char *const STMT_SQL[ST_COUNT] = {
         " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     [ST_FIELD_INSERT] =
         "INSERT INTO fields(page_id, field_index, field_name, value,"
-        " confidence, needs_review, x, y, w, h, px, py, pw, ph) VALUES (?1,"
-        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        " confidence, needs_review, x, y, w, h, px, py, pw, ph, rule) VALUES (?1,"
+        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [ST_DIGIT_INSERT] =
         "INSERT INTO digits(field_id, digit_index, class, probability, p0, p1,"
-        " p2, p3, p4, p5, p6, p7, p8, p9, px, py, pw, ph) VALUES (?1, ?2, ?3,"
-        " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        " p2, p3, p4, p5, p6, p7, p8, p9, px, py, pw, ph, pixels) VALUES (?1, ?2,"
+        " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?19)",
     [ST_ERROR_INSERT] =
         "INSERT INTO errors(batch, source_path, page_index, stage, message)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -416,6 +417,9 @@ static int work_validate(const bl_work *w, const double *confidence,
         if (fixed_len(f->name, sizeof f->name) < 0)
             return bl_err_set(err, BL_EINVAL, "%s: field %" PRIu32 ": name not terminated",
                               path, i);
+        if (fixed_len(f->rule, sizeof f->rule) < 0)
+            return bl_err_set(err, BL_EINVAL, "%s: field %" PRIu32 ": rule not terminated",
+                              path, i);
         /* Written so that first + count cannot overflow. */
         if (f->first_digit > w->digit_count
             || f->digit_count > w->digit_count - f->first_digit)
@@ -453,6 +457,8 @@ static int store_field_digits(bl_db *self, const bl_work *w,
         for (int c = 0; c < 10; c++)
             b |= sqlite3_bind_double(st, 5 + c, d->prob[c]);
         b |= bind_box(st, 15, d->box);
+        /* The crop the classifier saw, so corrections can teach it later. */
+        b |= sqlite3_bind_blob(st, 19, d->pixels, BL_MNIST_PIXELS, SQLITE_STATIC);
         if (b)
             return db_fail(self, err, what);
         int ret = db_run(self, st, what, err);
@@ -541,7 +547,9 @@ static int store_rows(bl_db *self, const bl_work *w, uint32_t page_index,
           | sqlite3_bind_text(fs, 4, vbuf, (int)f->digit_count, SQLITE_TRANSIENT)
           | sqlite3_bind_double(fs, 5, confidence[i])
           | sqlite3_bind_int(fs, 6, needs_review[i] != 0)
-          | bind_box(fs, 7, f->src_box) | bind_box(fs, 11, f->box);
+          | bind_box(fs, 7, f->src_box) | bind_box(fs, 11, f->box)
+          | sqlite3_bind_text(fs, 15, f->rule, fixed_len(f->rule, sizeof f->rule),
+                              SQLITE_STATIC);
         if (vbuf != value)
             free(vbuf);
         if (b)

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,79 @@ Test(query, help_prints_usage_to_stdout)
     cr_assert_eq(query(0, a, 1, &out, &errout), 0);
     cr_assert(strncmp(out, "usage: blotter query", 20) == 0, "%s", out);
     cr_assert_str_empty(errout);
+    free(out);
+    free(errout);
+}
+
+Test(query, confidence_state_and_digits)
+{
+    /* Even fields have confidence 0.97, odd ones 0.47 and need review. */
+    const char *lo[] = {"--max-conf", "0.5"};
+    cr_expect_eq(count_rows(lo, 2), 2);
+    const char *hi[] = {"--min-conf", "0.9"};
+    cr_expect_eq(count_rows(hi, 2), 3);
+    const char *pending[] = {"--state", "pending"};
+    cr_expect_eq(count_rows(pending, 2), 2);
+    const char *none[] = {"--state", "none"};
+    cr_expect_eq(count_rows(none, 2), 3);
+    const char *reviewed[] = {"--state", "reviewed"};
+    cr_expect_eq(count_rows(reviewed, 2), 0);
+    /* One row per digit, the stored class first with 0.91. */
+    const char *digits[] = {"--digits", "--batch", "b2"};
+    json_t *rows = query_json(digits, 3);
+    cr_assert_eq(json_array_size(rows), 3);
+    json_t *d1 = json_array_get(rows, 1);
+    cr_expect_eq(json_integer_value(json_object_get(d1, "digit_index")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(d1, "top1")), 0);
+    cr_expect(fabs(json_real_value(json_object_get(d1, "p_top1")) - 0.91) < 1e-6);
+    cr_expect(fabs(json_real_value(json_object_get(d1, "p_top2")) - 0.01) < 1e-6);
+    json_decref(rows);
+}
+
+Test(query, stored_date_range)
+{
+    const char *past[] = {"--stored-to", "2000-01-01"};
+    cr_expect_eq(count_rows(past, 2), 0);
+    const char *since[] = {"--stored-from", "2000-01-01"};
+    cr_expect_eq(count_rows(since, 2), 5);
+    const char *future[] = {"--stored-from", "2999-01-01"};
+    cr_expect_eq(count_rows(future, 2), 0);
+}
+
+Test(query, every_query_is_audited_with_its_parameters)
+{
+    setenv("BLOTTER_USER", "clerk9", 1);
+    const char *a[] = {"--batch", "b1' OR 1", "--min-conf", "0.5"};
+    cr_expect_eq(count_rows(a, 4), 0);
+    unsetenv("BLOTTER_USER");
+    cr_expect_eq(fx_count(db_path, "SELECT count(*) FROM audit WHERE who = 'clerk9'"
+                                   " AND command = 'query' AND row_count = 0"
+                                   " AND json_extract(params, '$.batch') = 'b1'' OR 1'"
+                                   " AND json_extract(params, '$.min_conf') = 0.5"),
+                 1);
+}
+
+Test(query, field_dates_follow_the_rule)
+{
+    bl_err err = {0};
+    bl_db *db = bl_db_open(db_path, &err);
+    cr_assert_not_null(db);
+    fx_work x;
+    const char *values[] = {"31121954", "01021960", "311254"};
+    fx_work_init(&x, "b3", "e.tif", 1, 3, values, NULL);
+    bl_strlcpy(x.fields[0].rule, "len=8;date=DDMMYYYY", sizeof x.fields[0].rule);
+    bl_strlcpy(x.fields[1].rule, "date=DDMMYYYY", sizeof x.fields[1].rule);
+    bl_strlcpy(x.fields[2].rule, "date=DDMMYY", sizeof x.fields[2].rule);
+    cr_assert_eq(bl_db_store_page(db, &x.w, 0, x.confidence, x.needs_review, &err), BL_OK);
+    bl_db_close(&db);
+    const char *fifties[] = {"--date-from", "1950-01-01", "--date-to", "1959-12-31"};
+    cr_expect_eq(count_rows(fifties, 4), 1);
+    const char *after[] = {"--date-from", "1955-01-01"};
+    cr_expect_eq(count_rows(after, 2), 2);
+    const char *bad[] = {"--date-from", "1955"};
+    char *out, *errout;
+    cr_expect_eq(query(1, bad, 2, &out, &errout), 2);
+    cr_expect(strstr(errout, "YYYY-MM-DD"), "%s", errout);
     free(out);
     free(errout);
 }

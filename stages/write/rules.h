@@ -1,0 +1,44 @@
+/*
+ * rules: checks a field's value against its validation rule, the
+ * ';'-separated key=value hints the form template gives the field
+ * (bl_work_field.rule, at most 127 bytes):
+ *
+ *   len=N | len=A-B          digit count
+ *   range=LO-HI              integer value, inclusive
+ *   date=DDMMYYYY | DDMMYY   a valid calendar date (Gregorian leap years;
+ *                            a two-digit year YY is taken as 20YY)
+ *   time=HHMM                00-23, 00-59
+ *   check=luhn | check=mod11 the last digit is the check digit: Luhn; or
+ *                            mod 11 with weights 2, 3, 4, ... from the
+ *                            right of the payload, check = (11 - sum % 11)
+ *                            % 11, a result of 10 being impossible
+ *
+ * Unknown keys are ignored, as are known keys whose parameter does not
+ * parse (counted in `malformed`, so a template's typo can be reported);
+ * an empty rule checks nothing. A value holding any non-digit (the '?' of
+ * an unclassified digit) fails every rule but len.
+ */
+#ifndef BL_WRITE_RULES_H
+#define BL_WRITE_RULES_H
+
+enum {
+    BL_RULE_LEN = 1u << 0,
+    BL_RULE_RANGE = 1u << 1,
+    BL_RULE_DATE = 1u << 2,
+    BL_RULE_TIME = 1u << 3,
+    BL_RULE_CHECK = 1u << 4,
+};
+
+typedef struct bl_rule_result {
+    int checked;           /* known, well-formed rules applied */
+    int failed;            /* of those, how many the value breaks */
+    unsigned checked_mask; /* BL_RULE_* */
+    unsigned failed_mask;
+    int malformed;         /* known keys whose parameter did not parse */
+} bl_rule_result;
+
+/* Checks value (a NUL-terminated string) against rule (may be NULL or
+ * empty). Never fails: the result says what was checked. */
+void bl_rules_check(const char *rule, const char *value, bl_rule_result *out);
+
+#endif
