@@ -13,6 +13,8 @@ int bl_cmd_top(int argc, char **argv);      /* cmd_top.c */
 int bl_cmd_metrics(int argc, char **argv);  /* cmd_top.c */
 int bl_cmd_model(int argc, char **argv);    /* cmd_model.c */
 int bl_cmd_query(int argc, char **argv);    /* cmd_query.c */
+int bl_cmd_export(int argc, char **argv);   /* cmd_export.c */
+int bl_cmd_review(int argc, char **argv);   /* cmd_review.c */
 int bl_cmd_samples(int argc, char **argv);  /* cmd_samples.c */
 int bl_cmd_data(int argc, char **argv);     /* cmd_data.c */
 int bl_cmd_train(int argc, char **argv);    /* cmd_train.c */

@@ -20,6 +20,8 @@ static const struct {
     {"metrics", bl_cmd_metrics, "serve the figures for Prometheus"},
     {"model", bl_cmd_model, "list the models; swap one in a running pipeline"},
     {"query", bl_cmd_query, "list recognised fields (table, CSV, JSON)"},
+    {"export", bl_cmd_export, "write a batch as CSV, JSON and ALTO XML"},
+    {"review", bl_cmd_review, "the verification queue: crops out, corrections in"},
     {"samples", bl_cmd_samples, "generate synthetic scanned pages with truth"},
     {"train", bl_cmd_train, "train a stage model"},
     {"eval", bl_cmd_eval, "measure a model or the whole pipeline"},
