@@ -52,6 +52,11 @@ struct bl_nn_net {
     float *probs, *dprobs;              /* (B, classes) */
     float *cols, *dcols;                /* im2col scratch */
     int cur_B; /* batch of the last training forward, 0 if none */
+    /* Layers [0, first_trainable) are frozen (bl_nn_net_freeze): backward
+     * stops there and their parameters, params[0, frozen_params), get no
+     * gradient. */
+    int first_trainable;
+    size_t frozen_params;
 };
 
 static size_t in_size(const layer *l) { return (size_t)l->c * l->h * l->w; }
@@ -504,10 +509,11 @@ float bl_nn_net_backward(bl_nn_net *self, const int32_t *labels, bl_nn_loss loss
         value = bl_nn_bce_forward(out, labels, B, NC);
         bl_nn_bce_backward(dfinal, out, labels, B, NC);
     }
-    for (int i = self->n_layers - 1; i >= 0; i--) {
+    for (int i = self->n_layers - 1; i >= self->first_trainable; i--) {
         const layer *l = &self->layers[i];
-        /* The first layer's input gradient is never needed. */
-        float *din = i > 0 ? self->dacts[i] : NULL;
+        /* The first layer's input gradient is never needed, nor that of
+         * the first trainable layer: nothing before it learns. */
+        float *din = i > self->first_trainable ? self->dacts[i] : NULL;
         const float *dout = self->dacts[i + 1];
         const float *in = self->acts[i];
         const float *out = self->acts[i + 1];
@@ -546,6 +552,81 @@ float bl_nn_net_backward(bl_nn_net *self, const int32_t *labels, bl_nn_loss loss
         }
     }
     return value;
+}
+
+/* ---- freezing ---------------------------------------------------------- */
+
+/* Is layer i named in the comma-separated list? */
+static bool named(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (end ? 1 : 0);
+    }
+    return false;
+}
+
+int bl_nn_net_freeze(bl_nn_net *self, const char *what, bl_err *err)
+{
+    int first_dense = self->n_layers;
+    for (int i = 0; i < self->n_layers; i++)
+        if (self->layers[i].kind == L_DENSE) {
+            first_dense = i;
+            break;
+        }
+    int first = 0;
+    if (strcmp(what, "none") == 0) {
+        first = 0;
+    } else if (strcmp(what, "features") == 0) {
+        first = first_dense;
+        if (first == 0)
+            return bl_err_set(err, BL_EINVAL,
+                              "%s: no feature layers to freeze (it starts with a dense layer)",
+                              self->spec);
+    } else {
+        /* Named parameter layers: they must be a leading run, so that the
+         * parameters that still learn are one contiguous tail. */
+        int last = -1, count = 0;
+        for (int i = 0; i < self->n_layers; i++) {
+            const layer *l = &self->layers[i];
+            if ((l->kind == L_CONV || l->kind == L_DENSE) && named(what, l->name)) {
+                last = i;
+                count++;
+            }
+        }
+        if (count == 0)
+            return bl_err_set(err, BL_EINVAL, "freeze '%s': no such layer in %s", what,
+                              self->spec);
+        for (int i = 0; i < last; i++) {
+            const layer *l = &self->layers[i];
+            if ((l->kind == L_CONV || l->kind == L_DENSE) && !named(what, l->name))
+                return bl_err_set(err, BL_EINVAL,
+                                  "freeze '%s': %s comes before and would still learn; only"
+                                  " a leading run of layers can be frozen",
+                                  what, l->name);
+        }
+        first = last + 1;
+    }
+    self->first_trainable = first;
+    self->frozen_params = 0;
+    for (int i = 0; i < first; i++) {
+        const layer *l = &self->layers[i];
+        if (l->kind == L_CONV || l->kind == L_DENSE) {
+            size_t end = (l->b_off > l->w_off ? l->b_off + l->n_b : l->w_off + l->n_w);
+            if (end > self->frozen_params)
+                self->frozen_params = end;
+        }
+    }
+    return BL_OK;
+}
+
+size_t bl_nn_net_frozen_params(const bl_nn_net *self)
+{
+    return self->frozen_params;
 }
 
 /* ---- model files ------------------------------------------------------- */

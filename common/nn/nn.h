@@ -253,6 +253,18 @@ int bl_nn_net_to_blm(const bl_nn_net *self, bl_blm *model, bl_err *err);
 bl_nn_net *bl_nn_net_from_blm(const bl_blm *model, int C, int H, int W, const char *name,
                               bl_err *err);
 
+/* Freezes a leading run of layers for fine-tuning: `what` is "features"
+ * (every layer before the first dense one: the convolutions), "none", or
+ * a comma-separated list of parameter layer names ("conv1,conv2") that
+ * must form a leading run. Backward then computes no gradient for them
+ * (their slice of bl_nn_net_grads stays zero) and stops before them, and
+ * the caller steps only the parameters from bl_nn_net_frozen_params on
+ * (they are the first ones of the block). BL_EINVAL naming the layer when
+ * the request is not a leading run or names no layer. */
+int bl_nn_net_freeze(bl_nn_net *self, const char *what, bl_err *err);
+/* Parameters (floats) at the start of the block that are frozen. */
+size_t bl_nn_net_frozen_params(const bl_nn_net *self);
+
 /* OpenBLAS's thread count for this process (1 in stages, 1-2 training). */
 void bl_nn_set_threads(int n);
 

@@ -9,6 +9,7 @@
  * instance loads it between two items and keeps its old model if loading
  * fails; this command waits until every instance has answered.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "blm/blm.h"
 #include "blotter/commands.h"
 #include "blotter/service.h"
+#include "db/records.h"
 
 #define SWAP_TIMEOUT_S 60
 
@@ -28,7 +30,7 @@ static void usage(FILE *out)
             "       blotter model swap STAGE FILE [--config FILE]\n"
             "  list  the configured model of each stage, and what each running\n"
             "        instance runs when a pipeline is up\n"
-            "  swap  replace STAGE's model (ingest, detect, segment, classify)\n"
+            "  swap  replace STAGE's model (ingest, detect, segment, classify, write)\n"
             "        in the running pipeline with FILE, without losing work\n");
 }
 
@@ -94,6 +96,40 @@ static int list(const char *config)
     return status;
 }
 
+/* Writes the swap into the database's audit trail and models table (the
+ * id as the stages form it: name or file stem, version, CRC-32). A
+ * database that cannot take it costs a warning, not the swap. */
+static void swap_record(const bl_conf *conf, const char *stage, const char *path)
+{
+    bl_err err = {0};
+    bl_blm *m = bl_blm_load(path, NULL, &err);
+    bl_db *db = m ? bl_db_open_existing(conf->database, &err) : NULL;
+    if (db) {
+        char stem[64], id[160];
+        const char *name = bl_blm_get_meta(m, "name");
+        const char *version = bl_blm_get_meta(m, "version");
+        if (!name) {
+            const char *base = strrchr(path, '/');
+            bl_strlcpy(stem, base ? base + 1 : path, sizeof stem);
+            char *dot = strrchr(stem, '.');
+            if (dot && dot != stem)
+                *dot = '\0';
+            name = stem;
+        }
+        snprintf(id, sizeof id, "%s@%s:%08x", name, version ? version : "1", m->crc);
+        json_t *o = json_pack("{s:s, s:s, s:s}", "stage", stage, "file", path, "id", id);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(o);
+        if (bl_db_model_note(db, stage, id, path, &err) == BL_OK)
+            bl_db_audit(db, "model swap", text ? text : "{}", -1, &err);
+        free(text);
+    }
+    if (err.code)
+        fprintf(stderr, "blotter model swap: the swap is done but not recorded: %s\n", err.msg);
+    bl_db_close(&db);
+    bl_blm_destroy(&m);
+}
+
 static int swap(const char *config, const char *stage, const char *file)
 {
     char abs[BL_PATH_MAX];
@@ -127,6 +163,7 @@ static int swap(const char *config, const char *stage, const char *file)
             } else {
                 printf("%s: all %lld instances now run %s\n", stage, (long long)n,
                        abs);
+                swap_record(&conf, stage, abs);
             }
             break;
         }

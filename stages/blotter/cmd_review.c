@@ -7,8 +7,8 @@
  *       read again; relative paths are taken from --root, default the
  *       current directory) with a small margin, writes it as
  *       DIR/crops/<field_id>.png, and writes the sheet DIR/review.csv and
- *       DIR/review.json: one entry per field with its id, place, machine
- *       value, confidence, rule, the three best readings of each digit, the
+ *       DIR/review.json: one entry per field with its id, place (file,
+ *       page, field name, box in the file's pixels), machine value, confidence, rule, the three best readings of each digit, the
  *       crop's file name and an empty `new_value` for the reviewer. A
  *       source file that cannot be read is reported with its reason and
  *       its fields stay on the sheet without a crop; the rest goes on.
@@ -241,7 +241,7 @@ static int review_export(int argc, char **argv)
         fprintf(stderr, "blotter review: %s: %s\n", path, strerror(errno));
         goto done;
     }
-    fputs("field_id,batch,source_path,page_index,field_name,value,confidence,rule,"
+    fputs("field_id,batch,source_path,page_index,field_name,x,y,w,h,value,confidence,rule,"
           "alternatives,crop,new_value\r\n",
           csv);
     int rc;
@@ -290,17 +290,21 @@ static int review_export(int argc, char **argv)
         csv_cell(csv, src);
         fprintf(csv, ",%d,", page_index);
         csv_cell(csv, coltext(st, 4));
-        fputc(',', csv);
+        fprintf(csv, ",%d,%d,%d,%d,", sqlite3_column_int(st, 8), sqlite3_column_int(st, 9),
+                sqlite3_column_int(st, 10), sqlite3_column_int(st, 11));
         csv_cell(csv, coltext(st, 5));
         fprintf(csv, ",%.4f,", sqlite3_column_double(st, 6));
         csv_cell(csv, coltext(st, 7));
         fputc(',', csv);
         csv_cell(csv, alts);
         fprintf(csv, ",%s,\r\n", crop_name);
-        json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:s, s:s, s:f, s:s, s:s, s:s?, s:n}",
+        json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:s, s:[iiii], s:s, s:f, s:s, s:s, s:s?,"
+                              " s:n}",
                               "field_id", (json_int_t)id, "batch", coltext(st, 1),
                               "source_path", src, "page_index", page_index, "field_name",
-                              coltext(st, 4), "value", coltext(st, 5), "confidence",
+                              coltext(st, 4), "box", sqlite3_column_int(st, 8),
+                              sqlite3_column_int(st, 9), sqlite3_column_int(st, 10),
+                              sqlite3_column_int(st, 11), "value", coltext(st, 5), "confidence",
                               sqlite3_column_double(st, 6), "rule", coltext(st, 7),
                               "alternatives", alts, "crop", crop_name[0] ? crop_name : NULL,
                               "new_value");

@@ -74,6 +74,7 @@ static void usage(FILE *to)
             "         [--dpi 200|300|400] [--format tiff|png|multipage|mixed]\n"
             "         [--rotate P] [--skew DEG] [--noise P] [--blur P] [--stamp P]\n"
             "         [--scribble P] [--edges P] [--blank P] [--touching P] [--cross P]\n"
+            "         [--hand mnist|heavy]\n"
             "Writes N synthetic A4 archive pages of hand-written numeric fields\n"
             "(MNIST digits) and DIR/truth.json. Defaults: --pages 10 --seed 1\n"
             "--split test --dpi 300 --format tiff, MNIST from $BLOTTER_DATA/mnist or\n"
@@ -83,6 +84,7 @@ static void usage(FILE *to)
             "  --noise 0.50   speckle and dirt          --blur 0.25 thin/fat strokes\n"
             "  --stamp 0.40   rubber stamp              --scribble 0.70 signature\n"
             "  --edges 0.25   dark scanner edges        --blank 0.02 blank page\n"
+            "Hand: --hand heavy draws every field with a broad pen and a strong slant.\n"
             "  --touching 0.10 touching digits          --cross 0.10 line crossing digits\n");
 }
 
@@ -165,6 +167,12 @@ static int parse_args(int argc, char **argv, options *o)
                 return -1;
             }
             o->split = v;
+        } else if (strcmp(a, "--hand") == 0) {
+            if (strcmp(v, "mnist") != 0 && strcmp(v, "heavy") != 0) {
+                fprintf(stderr, "blotter samples: --hand %s: want mnist or heavy\n", v);
+                return -1;
+            }
+            o->page.hand = strcmp(v, "heavy") == 0 ? BL_HAND_HEAVY : BL_HAND_MNIST;
         } else if (strcmp(a, "--data") == 0) {
             o->data = v;
         } else if (strcmp(a, "--fonts") == 0) {
@@ -360,6 +368,8 @@ int bl_cmd_samples(int argc, char **argv)
                      "blotter samples", "version", 2, "seed", (json_int_t)o.seed,
                      "split", o.split, "dpi", po->dpi, "artefacts", arte,
                      "pages", pages_json);
+    if (po->hand == BL_HAND_HEAVY)
+        json_object_set_new(root, "hand", json_string("heavy"));
     int total_fields = 0;
     for (int fi = 0; fi < nfiles; fi++) {
         const out_file *f = &files[fi];

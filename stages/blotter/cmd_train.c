@@ -8,6 +8,8 @@
  *       [--data DIR] [--out F.blm] [--log F.csv] [--plot F.png]
  *       [--name NAME] [--model-version V]
  *   blotter train classify --plot-only F.csv [--plot F.png]
+ *   blotter train classify --base F.blm --from-db DB --out G.blm ...
+ *       (fine-tuning on reviewed digits: cmd_train_finetune.c)
  *
  * Mini-batch training on the MNIST training set with `--val-split` (10%
  * by default) held out, chosen by a seeded shuffle; the model kept is the
@@ -85,6 +87,9 @@ static void train_usage(FILE *f)
             "         [--seed S] [--threads N] [--data DIR] [--out F.blm] [--log F.csv]\n"
             "         [--plot F.png] [--name NAME] [--model-version V]\n"
             "       blotter train classify --plot-only F.csv [--plot F.png]\n"
+            "       blotter train classify --base F.blm --from-db DB --out G.blm [--freeze features]\n"
+            "         [--replay N] ...   (fine-tuning on reviewed digits; --base --help)\n"
+            "       blotter train write ...   (the review gate; write --help)\n"
             "  cnn  = %s\n  mlp  = %s\n",
             ARCH_CNN, ARCH_MLP);
 }
@@ -831,12 +836,19 @@ int bl_cmd_train(int argc, char **argv)
         train_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "classify") == 0)
+    if (strcmp(argv[1], "classify") == 0) {
+        /* --base: fine-tuning an existing model (cmd_train_finetune.c). */
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "--base") == 0)
+                return bl_cmd_train_finetune(argc, argv);
         return train_classify(argc, argv);
+    }
     if (strcmp(argv[1], "ingest") == 0)
         return bl_cmd_train_ingest(argc, argv);
     if (strcmp(argv[1], "detect") == 0)
         return bl_cmd_train_detect(argc, argv);
+    if (strcmp(argv[1], "write") == 0)
+        return bl_cmd_train_write(argc, argv);
     fprintf(stderr, "blotter train: training is not available for '%s' yet\n", argv[1]);
     return 2;
 }

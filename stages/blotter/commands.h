@@ -18,6 +18,8 @@ int bl_cmd_review(int argc, char **argv);   /* cmd_review.c */
 int bl_cmd_samples(int argc, char **argv);  /* cmd_samples.c */
 int bl_cmd_data(int argc, char **argv);     /* cmd_data.c */
 int bl_cmd_train(int argc, char **argv);    /* cmd_train.c */
+int bl_cmd_train_write(int argc, char **argv); /* cmd_train_write.c */
+int bl_cmd_train_finetune(int argc, char **argv); /* cmd_train_finetune.c */
 int bl_cmd_eval(int argc, char **argv);     /* cmd_eval.c */
 
 #endif

@@ -284,6 +284,34 @@ static int is_free(const ctx *c, bl_box b)
 
 /* ---- Hand-writing -------------------------------------------------------- */
 
+/* The broad pen of BL_HAND_HEAVY: a gray-level dilation (maximum over a
+ * disc of radius r) of the glyph, whose ink box grows to match; ink at the
+ * glyph's border is clipped, so the glyph keeps its size. */
+static void heavy_pen(bl_image *img, bl_box *ink, int r)
+{
+    if (r < 1)
+        return;
+    bl_image *src = bl_image_crop(img, (bl_box){0, 0, img->width, img->height});
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++) {
+            int best = 0;
+            for (int dy = -r; dy <= r; dy++)
+                for (int dx = -r; dx <= r; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (dx * dx + dy * dy > r * r || xx < 0 || yy < 0 || xx >= img->width
+                        || yy >= img->height)
+                        continue;
+                    best = imax(best, BL_PIX(src, xx, yy));
+                }
+            BL_PIX(img, x, y) = (uint8_t)best;
+        }
+    bl_image_destroy(&src);
+    int x0 = imax(0, ink->x - r), y0 = imax(0, ink->y - r);
+    int x1 = imin(img->width - 1, ink->x + ink->w - 1 + r);
+    int y1 = imin(img->height - 1, ink->y + ink->h - 1 + r);
+    *ink = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+}
+
 /* An MNIST sample of class d as a sheared, scaled glyph of ink height about
  * h. Retries with another sample when nothing reaches the ink level. */
 static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
@@ -343,6 +371,8 @@ static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
         }
         ink.w = ink.w - ink.x + 1;
         ink.h = ink.h - ink.y + 1;
+        if (c->opt->hand == BL_HAND_HEAVY)
+            heavy_pen(img, &ink, (int)lround(h / 20.0));
         return (glyph){img, ink, 0, 0};
     }
 }
@@ -796,6 +826,12 @@ static void draw_form(ctx *c, int page_w, int page_h, double u_stamp,
     c->w.slant = U(c, -0.15, 0.35);
     c->w.pen_lo = R(c, 40, 130);
     c->w.pen = R(c, 200, 255);
+    if (c->opt->hand == BL_HAND_HEAVY) {
+        /* Drawn after the usual writer, so MNIST pages keep their stream. */
+        c->w.slant = U(c, 0.45, 0.6);
+        c->w.pen_lo = R(c, 10, 30);
+        c->w.pen = 255;
+    }
     c->w.space_lo = U(c, 0.08, 0.2);
     c->w.space_hi = c->w.space_lo + U(c, 0.05, 0.25);
 

@@ -71,7 +71,14 @@ typedef struct bl_samples_options {
     double blank;     /* a blank page; 0.02 */
     double touching;  /* per field: touching or overlapping digits; 0.10 */
     double cross;     /* per field: a printed line crosses the digits; 0.10 */
+    int hand;         /* BL_HAND_*: who writes; BL_HAND_MNIST */
 } bl_samples_options;
+
+/* Hands: MNIST's digits as drawn (slant -0.15..0.35, varied pen), or one
+ * heavy writer for every field: a broad pen (strokes thickened by about a
+ * tenth of the digit height) and a strong right slant (0.45..0.6), a
+ * style the MNIST-trained classifier has not seen. */
+enum { BL_HAND_MNIST = 0, BL_HAND_HEAVY = 1 };
 
 void bl_samples_options_default(bl_samples_options *opt);
 

@@ -3,11 +3,11 @@
  * transaction, stores the errors other stages report, and tells the front
  * end about every outcome so that it knows when a batch is complete.
  *
- * The review gate here is a first rule, not yet the trained model of the
- * design: a field's confidence is the product of its digits' top
- * probabilities (the chance that every digit is right, if the classifier
- * is calibrated and errors are independent), and a field is flagged when
- * that falls below 0.9 or when it has no digits at all.
+ * The review gate (gate.h) sets each field's calibrated confidence and
+ * needs_review: the trained model of [models] write when one is
+ * configured (swappable like the other stages' models), else the
+ * baseline rule (product of the digits' top probabilities, zero when the
+ * field's validation rule fails, flagged below 0.9).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +15,38 @@
 
 #include "db/db.h"
 #include "log/log.h"
+#include "db/records.h"
 #include "runtime/worker.h"
+#include "write/gate.h"
 
-#define REVIEW_THRESHOLD 0.9
+typedef struct write_ctx {
+    bl_db *db;
+    bl_gate *gate; /* NULL: the baseline rule */
+} write_ctx;
+
+/* Records the gate's file in the models table, so its id on the pages
+ * leads back to a path. A failure here costs only that convenience. */
+static void note_gate(write_ctx *ctx, const char *path)
+{
+    bl_err err = {0};
+    if (ctx->gate && bl_db_model_note(ctx->db, "write", bl_gate_id(ctx->gate), path, &err))
+        bl_log(BL_LOG_WARN, "model %s not noted: %s", bl_gate_id(ctx->gate), err.msg);
+}
+
+static int on_swap(bl_worker *w, void *vctx, const char *path, char *id,
+                   size_t id_size, bl_err *err)
+{
+    (void)w;
+    write_ctx *ctx = vctx;
+    bl_gate *fresh = bl_gate_load(path, err);
+    if (!fresh)
+        return err->code;
+    bl_gate_destroy(&ctx->gate);
+    ctx->gate = fresh;
+    bl_strlcpy(id, bl_gate_id(fresh), id_size);
+    note_gate(ctx, path);
+    return BL_OK;
+}
 
 /* Tells the front end one outcome of a document is settled (runtime.h
  * describes the event). */
@@ -31,7 +60,8 @@ static void settled(bl_worker *w, const bl_msg_header *hdr, const char *path,
 static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    bl_work *work, bl_err *err)
 {
-    bl_db *db = vctx;
+    write_ctx *ctx = vctx;
+    bl_db *db = ctx->db;
     bl_db_page_ref dup;
     int found = bl_db_find_duplicate(db, work, hdr->page_index, &dup, err);
     if (found == BL_OK) {
@@ -49,16 +79,10 @@ static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
     uint32_t n = work->field_count;
     double *confidence = bl_xcalloc(n, sizeof *confidence);
     int *review = bl_xcalloc(n, sizeof *review);
-    for (uint32_t i = 0; i < n; i++) {
-        const bl_work_field *f = &work->fields[i];
-        double c = f->digit_count ? 1.0 : 0.0;
-        for (uint32_t k = 0; k < f->digit_count; k++) {
-            const bl_work_digit *d = &work->digits[f->first_digit + k];
-            c *= (d->cls >= 0 && d->cls < 10) ? d->prob[d->cls] : 0.0;
-        }
-        confidence[i] = c;
-        review[i] = c < REVIEW_THRESHOLD;
-    }
+    bl_gate_page(ctx->gate, work, confidence, review);
+    if (ctx->gate)
+        bl_strlcpy(work->model[BL_STAGE_WRITE], bl_gate_id(ctx->gate),
+                   sizeof work->model[BL_STAGE_WRITE]);
     int rc = bl_db_store_page(db, work, hdr->page_index, confidence,
                               review, err);
     free(confidence);
@@ -74,7 +98,7 @@ static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
 static int on_note(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    const bl_note *note, bl_err *err)
 {
-    bl_db *db = vctx;
+    bl_db *db = ((write_ctx *)vctx)->db;
     if (strcmp(note->kind, "error") != 0)
         return bl_err_set(err, BL_EFORMAT, "unexpected note '%s'", note->kind);
     int page = (int)note->num[0];
@@ -106,15 +130,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "blotter-write: %s\n", err.msg);
         return 1;
     }
+    write_ctx ctx = {db, NULL};
+    const char *gate_path = conf.model[BL_STAGE_WRITE];
+    if (gate_path[0]) {
+        ctx.gate = bl_gate_load(gate_path, &err);
+        if (!ctx.gate) {
+            fprintf(stderr, "blotter-write: %s\n", err.msg);
+            bl_db_close(&db);
+            return 1;
+        }
+        note_gate(&ctx, gate_path);
+    }
     bl_worker_spec spec = {
         .stage = BL_STAGE_WRITE,
         .next = BL_STAGE_FRONT,
-        .model_id = "",
+        .model_id = ctx.gate ? bl_gate_id(ctx.gate) : "",
         .on_work = on_page,
         .on_note = on_note,
-        .ctx = db,
+        .on_swap = on_swap,
+        .ctx = &ctx,
     };
     rc = bl_worker_run(&spec, &conf, &args);
+    bl_gate_destroy(&ctx.gate);
     bl_db_close(&db);
     return rc;
 }

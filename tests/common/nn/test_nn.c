@@ -577,3 +577,60 @@ Test(nn, fused_inference_matches_the_training_forward)
     free(a);
     bl_nn_net_destroy(&net);
 }
+
+/* Fine-tuning: frozen feature layers get no gradient and do not move;
+ * the head still learns, with the same gradient as without freezing. */
+Test(nn, frozen_features_get_no_gradient_and_do_not_move)
+{
+    bl_err err = {0};
+    const char *spec = "conv4x3-pool-dense8-dense3";
+    bl_nn_net *net = bl_nn_net_new(spec, 1, 8, 8, &err);
+    bl_nn_net *ref = bl_nn_net_new(spec, 1, 8, 8, &err);
+    cr_assert(net && ref, "%s", err.msg);
+    bl_nn_rng rng;
+    bl_nn_rng_seed(&rng, 7);
+    bl_nn_net_init(net, &rng);
+    size_t n = bl_nn_net_num_params(net);
+    memcpy(bl_nn_net_params(ref), bl_nn_net_params(net), n * sizeof(float));
+    cr_assert_eq(bl_nn_net_freeze(net, "features", &err), BL_OK, "%s", err.msg);
+    size_t off = bl_nn_net_frozen_params(net);
+    cr_assert_eq(off, 4 * 9 + 4, "conv1 has 40 parameters, frozen %zu", off);
+
+    float x[4 * 64];
+    for (int i = 0; i < 4 * 64; i++)
+        x[i] = bl_nn_rng_uniform(&rng);
+    int32_t y[4] = {0, 1, 2, 1};
+    bl_nn_net_forward(net, x, 4, true, NULL);
+    bl_nn_net_backward(net, y, BL_NN_LOSS_CCE);
+    bl_nn_net_forward(ref, x, 4, true, NULL);
+    bl_nn_net_backward(ref, y, BL_NN_LOSS_CCE);
+    const float *g = bl_nn_net_grads(net), *gr = bl_nn_net_grads(ref);
+    for (size_t i = 0; i < off; i++)
+        cr_assert_eq(g[i], 0.0f, "frozen gradient %zu is %g", i, g[i]);
+    for (size_t i = off; i < n; i++)
+        cr_assert_float_eq(g[i], gr[i], 1e-6, "head gradient %zu differs", i);
+    double head = 0;
+    for (size_t i = off; i < n; i++)
+        head += fabs(g[i]);
+    cr_assert_gt(head, 0.0);
+
+    float before[40];
+    memcpy(before, bl_nn_net_params(net), sizeof before);
+    bl_nn_optim *opt = bl_nn_optim_new(BL_NN_ADAM, n - off, 1e-2f);
+    bl_nn_optim_step(opt, bl_nn_net_params(net) + off, bl_nn_net_grads(net) + off);
+    cr_assert_eq(memcmp(before, bl_nn_net_params(net), sizeof before), 0);
+    cr_assert_neq(memcmp(bl_nn_net_params(net) + off, bl_nn_net_params(ref) + off,
+                         (n - off) * sizeof(float)), 0);
+    bl_nn_optim_destroy(&opt);
+
+    /* Only a leading run can be frozen; unknown names are refused. */
+    cr_expect_eq(bl_nn_net_freeze(net, "dense1", &err), BL_EINVAL);
+    cr_expect(strstr(err.msg, "conv1"), "%s", err.msg);
+    cr_expect_eq(bl_nn_net_freeze(net, "dense9", &err), BL_EINVAL);
+    cr_expect_eq(bl_nn_net_freeze(net, "conv1,dense1", &err), BL_OK);
+    cr_expect_eq(bl_nn_net_frozen_params(net), 40 + 8 * 36 + 8);
+    cr_expect_eq(bl_nn_net_freeze(net, "none", &err), BL_OK);
+    cr_expect_eq(bl_nn_net_frozen_params(net), 0);
+    bl_nn_net_destroy(&net);
+    bl_nn_net_destroy(&ref);
+}
