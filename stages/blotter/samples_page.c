@@ -285,8 +285,10 @@ static int is_free(const ctx *c, bl_box b)
 /* ---- Hand-writing -------------------------------------------------------- */
 
 /* The broad pen of BL_HAND_HEAVY: a gray-level dilation (maximum over a
- * disc of radius r) of the glyph, whose ink box grows to match; ink at the
- * glyph's border is clipped, so the glyph keeps its size. */
+ * disc of radius r) of the glyph, hard-edged like a felt marker (what
+ * stays below the ink level is cleared, so no faint halo reaches past the
+ * ink box), and the ink box measured again; ink at the glyph's border is
+ * clipped, so the glyph keeps its size. */
 static void heavy_pen(bl_image *img, bl_box *ink, int r)
 {
     if (r < 1)
@@ -303,13 +305,18 @@ static void heavy_pen(bl_image *img, bl_box *ink, int r)
                         continue;
                     best = imax(best, BL_PIX(src, xx, yy));
                 }
-            BL_PIX(img, x, y) = (uint8_t)best;
+            BL_PIX(img, x, y) = (uint8_t)(best >= INK_LEVEL ? best : 0);
         }
     bl_image_destroy(&src);
-    int x0 = imax(0, ink->x - r), y0 = imax(0, ink->y - r);
-    int x1 = imin(img->width - 1, ink->x + ink->w - 1 + r);
-    int y1 = imin(img->height - 1, ink->y + ink->h - 1 + r);
-    *ink = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+    int x0 = img->width, y0 = img->height, x1 = -1, y1 = -1;
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++)
+            if (BL_PIX(img, x, y) >= INK_LEVEL) {
+                x0 = imin(x0, x), x1 = imax(x1, x);
+                y0 = imin(y0, y), y1 = imax(y1, y);
+            }
+    if (x1 >= 0)
+        *ink = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
 }
 
 /* An MNIST sample of class d as a sheared, scaled glyph of ink height about

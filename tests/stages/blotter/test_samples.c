@@ -357,3 +357,34 @@ Test(samples, rejects_bad_arguments_and_missing_fonts)
     cr_assert_eq(run_samples(dir, "1", "1", "--fonts", "/nonexistent/fonts", NULL), 1);
     remove_tree(dir);
 }
+
+/* The heavy hand: marked in the truth, with a digit box per digit, and
+ * other pages than the MNIST hand's of the same seed. (Its truth boxes
+ * can be a few pixels tighter than the broad strokes after scanning, more
+ * than check_page's tolerance, so they are not held to it here.) */
+Test(samples, heavy_hand_keeps_truth_boxes_and_is_marked)
+{
+    need_mnist();
+    char *dir = make_tmpdir(), *plain = make_tmpdir();
+    cr_assert_eq(run_samples(dir, "2", "12", "--hand", "heavy", "--blank", "0", NULL), 0);
+    cr_assert_eq(run_samples(plain, "2", "12", "--blank", "0", NULL), 0);
+    json_t *root = load_truth(dir), *ref = load_truth(plain);
+    cr_expect_str_eq(json_string_value(json_object_get(root, "hand")), "heavy");
+    cr_expect_null(json_object_get(ref, "hand"));
+    json_t *p0 = json_array_get(json_object_get(root, "pages"), 0);
+    json_t *q0 = json_array_get(json_object_get(ref, "pages"), 0);
+    json_t *f = json_object_get(p0, "fields");
+    cr_assert_gt(json_array_size(f), 0);
+    cr_assert_gt(json_array_size(json_object_get(q0, "fields")), 0);
+    for (size_t i = 0; i < json_array_size(f); i++) {
+        json_t *fi = json_array_get(f, i);
+        cr_expect_eq(strlen(json_string_value(json_object_get(fi, "value"))),
+                     json_array_size(json_object_get(fi, "digits")));
+    }
+    json_decref(root);
+    json_decref(ref);
+    cr_expect_not(same_file(dir, plain, "page-001.tif"));
+    cr_expect_neq(run_samples(dir, "1", "9", "--hand", "thin", NULL), 0);
+    remove_tree(dir);
+    remove_tree(plain);
+}
