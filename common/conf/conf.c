@@ -81,6 +81,9 @@ void bl_conf_defaults(bl_conf *self)
     bl_strlcpy(self->model[BL_STAGE_CLASSIFY],
                BL_SOURCE_DIR "/models/classify-cnn.blm",
                sizeof self->model[BL_STAGE_CLASSIFY]);
+    bl_strlcpy(self->model[BL_STAGE_WRITE],
+               BL_SOURCE_DIR "/models/write-gate.blm",
+               sizeof self->model[BL_STAGE_WRITE]);
     self->max_page_pixels = 100000000u;
     self->max_pages_per_file = 10000;
     self->max_file_bytes = (uint64_t)2 << 30;
