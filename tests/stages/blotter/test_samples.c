@@ -366,8 +366,8 @@ Test(samples, heavy_hand_keeps_truth_boxes_and_is_marked)
 {
     need_mnist();
     char *dir = make_tmpdir(), *plain = make_tmpdir();
-    cr_assert_eq(run_samples(dir, "2", "12", "--hand", "heavy", "--blank", "0", NULL), 0);
-    cr_assert_eq(run_samples(plain, "2", "12", "--blank", "0", NULL), 0);
+    cr_assert_eq(run_samples(dir, "1", "12", "--hand", "heavy", "--blank", "0", NULL), 0);
+    cr_assert_eq(run_samples(plain, "1", "12", "--blank", "0", NULL), 0);
     json_t *root = load_truth(dir), *ref = load_truth(plain);
     cr_expect_str_eq(json_string_value(json_object_get(root, "hand")), "heavy");
     cr_expect_null(json_object_get(ref, "hand"));
