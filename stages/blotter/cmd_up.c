@@ -112,9 +112,9 @@ static void serve_swap(service *s, void *rep, const bl_note *note)
 {
     int stage = bl_stage_from_name(note->text);
     bl_err err = {0};
-    if (stage <= BL_STAGE_FRONT || stage == BL_STAGE_WRITE) {
+    if (stage <= BL_STAGE_FRONT) {
         reply(rep, "error", "no such stage with a model (ingest, detect, segment, "
-              "classify)", 0, 0, 0, 0);
+              "classify, write)", 0, 0, 0, 0);
         return;
     }
     bl_blm *blm = bl_blm_load(note->path, note->text, &err);
