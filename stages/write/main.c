@@ -15,6 +15,7 @@
 
 #include "db/db.h"
 #include "log/log.h"
+#include "nn/nn.h"
 #include "db/records.h"
 #include "runtime/worker.h"
 #include "write/gate.h"
@@ -130,6 +131,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "blotter-write: %s\n", err.msg);
         return 1;
     }
+    /* The gate's network is tiny; one BLAS thread, as in every stage. */
+    bl_nn_set_threads(1);
     write_ctx ctx = {db, NULL};
     const char *gate_path = conf.model[BL_STAGE_WRITE];
     if (gate_path[0]) {
