@@ -10,6 +10,7 @@ PACKAGES="
   libcriterion-dev
   clang libclang-rt-14-dev
   tar gzip
+  systemd iproute2
 "
 
 if [ "$(id -u)" -ne 0 ]; then
