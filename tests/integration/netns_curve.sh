@@ -161,4 +161,9 @@ echo "netns_curve: unauthorised key $rogue_key refused and logged"
 
 ip netns exec "$nsa" timeout 60 "$bin/blotter" down --config a.conf >/dev/null 2>&1 || fail "blotter down"
 wait "$up_pid" || fail "blotter up exited with status $?"
+# No stage died on the way (the front end restarts a dead one) and none
+# reported a sanitizer error.
+if grep -E "restarted|AddressSanitizer|LeakSanitizer|runtime error" up.log hosta.log hostb.log; then
+    fail "a process died or reported an error"
+fi
 echo "netns_curve: passed"

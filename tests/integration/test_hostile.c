@@ -374,6 +374,8 @@ Test(hostile, every_stage_survives_garbage_and_a_real_page_goes_through)
               "the front end logged no malformed event");
     cr_expect(!strstr(text, "restarted") && !strstr(errs, "restarted"),
               "a stage died:\n%s%s", text, errs);
+    cr_expect(!strstr(errs, "Sanitizer") && !strstr(errs, "runtime error"),
+              "a stage reported an error:\n%s", errs);
     free(text);
     free(errs);
 }
