@@ -17,7 +17,7 @@
 # Needs root and `ip netns`; without them it says why and exits 77, which
 # ctest reports as skipped (CI runs as root, so there it runs). Namespaces,
 # processes and files are removed on every exit, failures included.
-# Cost: about 10 s (20 s under AddressSanitizer); NETNS_PAGES (default 3)
+# Cost: about 16 s (22 s under AddressSanitizer); NETNS_PAGES (default 3)
 # sets how many sample files are fed.
 set -u
 bin="$1"

@@ -14,7 +14,7 @@
  * above [limits] max_message_bytes (ZeroMQ drops that connection, so it
  * is not counted).
  *
- * Cost: one `blotter up` and one sample page, about 5 s (15 s under
+ * Cost: one `blotter up` and one sample page, about 3 s (6 s under
  * AddressSanitizer).
  */
 #include <criterion/criterion.h>
