@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fuzzes the scan readers (TIFF and PNG through bl_scan_open/read_page and
-# the ingest normalisation) with libFuzzer under AddressSanitizer and
+# the ingest normalisation) and the message decoders (every frame a stage
+# receives: header, notes, pages) with libFuzzer under AddressSanitizer and
 # UndefinedBehaviorSanitizer, starting from tests/fuzz/corpus.
 #
 #   scripts/fuzz.sh [SECONDS]    (default 60 per target)
@@ -9,7 +10,7 @@
 # Builds into build-fuzz/. New inputs that add coverage go to
 # build-fuzz/corpus-*/ (the seed corpus in git is only read); a crash
 # leaves build-fuzz/crash-* and a non-zero exit: copy the file into
-# tests/fuzz/corpus/tiff or png so ctest replays it from then on.
+# tests/fuzz/corpus/tiff, png or msg so ctest replays it from then on.
 set -eu
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
@@ -24,16 +25,18 @@ printf '#!/bin/sh\nexec clang -fsanitize=fuzzer-no-link "$@" -Wno-error -Wno-unk
 chmod +x build-fuzz/cc
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$PWD/build-fuzz/cc" \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLOTTER_SANITIZE=ON -DBLOTTER_FUZZ=ON >/dev/null
-cmake --build build-fuzz --target fuzz_scan -j "$(nproc)" >/dev/null
+cmake --build build-fuzz --target fuzz_scan fuzz_msg -j "$(nproc)" >/dev/null
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-for kind in tiff png; do
+for kind in tiff png msg; do
+    target=fuzz_scan
+    [ "$kind" = msg ] && target=fuzz_msg
     work="build-fuzz/corpus-$kind"
     mkdir -p "$work"
     echo "== fuzz $kind for ${secs}s"
     # -rss_limit_mb: the readers' limits (16 MP per page in the target)
     # must keep memory far below this; -timeout catches decoder hangs.
-    build-fuzz/bin/fuzz_scan -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
+    build-fuzz/bin/$target -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
         -max_len=65536 -artifact_prefix=build-fuzz/ -print_final_stats=1 \
         "$work" "tests/fuzz/corpus/$kind" >"build-fuzz/fuzz-$kind.log" 2>&1 || status=$?
     tail -n 12 "build-fuzz/fuzz-$kind.log"

@@ -11,6 +11,7 @@ PACKAGES="
   clang libclang-rt-14-dev
   tar gzip
   libxml2-utils
+  systemd iproute2
 "
 
 if [ "$(id -u)" -ne 0 ]; then

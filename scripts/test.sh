@@ -20,7 +20,8 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd build-asan && ctest --output-on-failure -j "$jobs")
 
-# A short libFuzzer run over the scan readers (about a minute per target);
+# A short libFuzzer run over the scan readers and the message decoders
+# (about a minute per target);
 # skipped where clang's fuzzer runtime is missing.
 if command -v clang >/dev/null 2>&1 &&
     dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed"; then

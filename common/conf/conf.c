@@ -61,6 +61,7 @@ void bl_conf_defaults(bl_conf *self)
     self->drain_timeout_s = 10;
     self->retry_timeout_s = 60;
     self->max_restarts = 5;
+    self->start_local_stages = 1;
     bl_strlcpy(self->endpoint[BL_STAGE_FRONT], "ipc://{run}/events",
                sizeof self->endpoint[0]);
     for (int s = BL_STAGE_INGEST; s < BL_STAGE_COUNT; s++)
@@ -102,7 +103,8 @@ typedef enum {
     K_ENDPOINT, /* char[BL_ENDPOINT_MAX] */
     K_INT,      /* int */
     K_U32,      /* uint32_t */
-    K_U64       /* uint64_t */
+    K_U64,      /* uint64_t */
+    K_SWITCH    /* int: off = 0, on = 1 */
 } key_kind;
 
 typedef struct key_def {
@@ -129,6 +131,8 @@ static const key_def keys[] = {
     {"pipeline", "drain_timeout", K_INT, AT(drain_timeout_s), 1, 86400, NULL},
     {"pipeline", "retry_timeout", K_INT, AT(retry_timeout_s), 1, 86400, NULL},
     {"pipeline", "max_restarts", K_INT, AT(max_restarts), 0, 1000, NULL},
+    {"pipeline", "start_local_stages", K_SWITCH, AT(start_local_stages), 0, 1,
+     NULL},
 
     {"endpoints", "events", K_ENDPOINT, AT(endpoint[BL_STAGE_FRONT]), 0, 0, NULL},
     {"endpoints", "control", K_ENDPOINT, AT(control_endpoint), 0, 0, NULL},
@@ -156,6 +160,12 @@ static const key_def keys[] = {
 
     /* 0 would mean "unbounded" to ZeroMQ and remove the backpressure. */
     {"queues", "high_water_mark", K_INT, AT(high_water_mark), 1, 1000000, NULL},
+
+    {"security", "curve", K_SWITCH, AT(curve), 0, 1, NULL},
+    {"security", "server_secret_key", K_PATH, AT(server_secret_key), 0, 0, NULL},
+    {"security", "server_public_key", K_PATH, AT(server_public_key), 0, 0, NULL},
+    {"security", "client_secret_key", K_PATH, AT(client_secret_key), 0, 0, NULL},
+    {"security", "authorized_keys", K_PATH, AT(authorized_keys), 0, 0, NULL},
 };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
@@ -361,6 +371,11 @@ static int on_key(void *user, const char *section, const char *name,
             return fail(st, st->line, section, name, "'%s': expected debug, info, "
                         "warn or error", v);
         bl_strlcpy(dst, v, k->size);
+        return 1;
+    case K_SWITCH:
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return fail(st, st->line, section, name, "'%s': expected on or off", v);
+        *(int *)(void *)dst = strcmp(v, "on") == 0;
         return 1;
     case K_ENDPOINT: {
         const char *why = endpoint_problem(v);

@@ -34,6 +34,9 @@ typedef struct bl_conf {
                                       fed again; default 60 */
     int max_restarts;              /* restarts of one dead stage instance
                                       per run; default 5 */
+    int start_local_stages;        /* 1 (default): the front end starts the
+                                      instances bound on this host; 0: none,
+                                      every stage runs as its own service */
 
     /* [endpoints]: ZeroMQ endpoints. "{run}" expands to the runtime
      * directory. Per-stage inputs are bound by the stage instance; see
@@ -60,6 +63,15 @@ typedef struct bl_conf {
 
     /* [queues] */
     int high_water_mark;         /* messages per socket; default 16 */
+
+    /* [security]: CURVE on tcp:// endpoints (common/secure); key files are
+     * made by `blotter keys` */
+    int curve;                           /* 0 off (default), 1 on */
+    char server_secret_key[BL_PATH_MAX]; /* binding side's secret key file */
+    char server_public_key[BL_PATH_MAX]; /* its public key, for connectors */
+    char client_secret_key[BL_PATH_MAX]; /* this host's client secret key */
+    char authorized_keys[BL_PATH_MAX];   /* directory of admitted client
+                                            public keys (*.key) */
 } bl_conf;
 
 /* Fills every key with its default (models point at models/ in the source

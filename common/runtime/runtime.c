@@ -10,7 +10,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,34 +159,89 @@ void *bl_runtime_socket(void *ctx, int type, const bl_conf *conf, bl_err *err)
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     if (type == ZMQ_SUB)
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    /* A peer that announces a larger message is disconnected by ZeroMQ
+     * before the bytes are buffered; the decoder checks each frame again. */
+    if (type == ZMQ_PULL || type == ZMQ_SUB || type == ZMQ_REP) {
+        int64_t max = conf->max_message_bytes > INT64_MAX
+                          ? INT64_MAX : (int64_t)conf->max_message_bytes;
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    }
     return s;
 }
 
-int bl_runtime_bind(void *socket, const char *endpoint, bl_err *err)
+/* 1 if the socket address is one of this host's interface addresses. */
+static int address_is_local(const struct sockaddr *sa)
 {
-    if (zmq_bind(socket, endpoint) != 0)
-        return bl_err_set(err, BL_EINTERNAL, "bind %s: %s", endpoint,
-                          zmq_strerror(errno));
-    return BL_OK;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uint32_t a = ntohl(in->sin_addr.s_addr);
+        if (a == INADDR_ANY || (a >> 24) == 127)
+            return 1;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) ||
+            IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return 1;
+    } else {
+        return 0;
+    }
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    int local = 0;
+    for (struct ifaddrs *i = ifs; i && !local; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != sa->sa_family)
+            continue;
+        if (sa->sa_family == AF_INET)
+            local = memcmp(&((const struct sockaddr_in *)sa)->sin_addr,
+                           &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
+                           sizeof(struct in_addr)) == 0;
+        else
+            local = memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+                           &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
+                           sizeof(struct in6_addr)) == 0;
+    }
+    freeifaddrs(ifs);
+    return local;
 }
 
-int bl_runtime_connect(void *socket, const char *endpoint, bl_err *err)
+int bl_runtime_endpoint_is_local(const char *endpoint)
 {
-    if (zmq_connect(socket, endpoint) != 0)
-        return bl_err_set(err, BL_EINTERNAL, "connect %s: %s", endpoint,
-                          zmq_strerror(errno));
-    return BL_OK;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return 1;
+    char host[256];
+    const char *start = endpoint + 6, *colon = strrchr(start, ':');
+    size_t n = colon ? (size_t)(colon - start) : strlen(start);
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, start, n);
+    host[n] = '\0';
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    if (strcmp(host, "*") == 0 || strcmp(host, "localhost") == 0 ||
+        if_nametoindex(host) != 0)
+        return 1;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return 0;
+    int local = 0;
+    for (struct addrinfo *a = res; a && !local; a = a->ai_next)
+        local = address_is_local(a->ai_addr);
+    freeaddrinfo(res);
+    return local;
 }
 
-int bl_runtime_connect_stage(void *socket, const bl_conf *conf,
-                             bl_stage_id stage, const char *run_dir,
-                             bl_err *err)
+int bl_runtime_connect_stage(void *socket, bl_secure *secure,
+                             const bl_conf *conf, bl_stage_id stage,
+                             const char *run_dir, bl_err *err)
 {
     for (int i = 0; i < conf->instances[stage]; i++) {
         char ep[BL_ENDPOINT_MAX];
         int rc = bl_conf_endpoint(conf, stage, i, run_dir, ep, sizeof ep, err);
         if (rc == BL_OK)
-            rc = bl_runtime_connect(socket, ep, err);
+            rc = bl_secure_connect(secure, socket, ep, err);
         if (rc)
             return rc;
     }

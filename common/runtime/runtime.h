@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "msg/msg.h"
+#include "secure/secure.h"
 #include "util/util.h"
 
 typedef struct bl_stage_args {
@@ -47,15 +48,23 @@ int bl_runtime_signals_install(bl_err *err);
 int bl_runtime_signal_take(int fd);
 
 /* A ZeroMQ socket with SNDHWM/RCVHWM from the configuration, linger 0 for
- * PUB/SUB and the configured drain time otherwise. NULL on failure. */
+ * PUB/SUB and the configured drain time otherwise; sockets that receive
+ * drop a peer that sends a message above [limits] max_message_bytes.
+ * NULL on failure. Bind and connect it with bl_secure_bind and
+ * bl_secure_connect (common/secure), which apply [security]. */
 void *bl_runtime_socket(void *ctx, int type, const bl_conf *conf, bl_err *err);
-int bl_runtime_bind(void *socket, const char *endpoint, bl_err *err);
-int bl_runtime_connect(void *socket, const char *endpoint, bl_err *err);
+
+/* 1 if a process on this host binds `endpoint`: ipc:// and inproc://
+ * always; tcp:// when the host is a wildcard, a loopback address, a local
+ * interface's name or one of its addresses (a name is resolved first).
+ * The front end starts the stage instances whose input is local and waits
+ * for the others, which run on their own hosts (docs/DEPLOY.md). */
+int bl_runtime_endpoint_is_local(const char *endpoint);
 
 /* Connects `socket` to every instance of `stage` (a PUSH fans out). */
-int bl_runtime_connect_stage(void *socket, const bl_conf *conf,
-                             bl_stage_id stage, const char *run_dir,
-                             bl_err *err);
+int bl_runtime_connect_stage(void *socket, bl_secure *secure,
+                             const bl_conf *conf, bl_stage_id stage,
+                             const char *run_dir, bl_err *err);
 
 /* Sends an EVENT note (kind, path, text, numbers) from this stage. The
  * header's `stage` names the sender and its `flags` carry the instance. */

@@ -19,6 +19,7 @@ struct bl_worker {
     const char *run_dir;
     int instance;
     void *ctx;
+    bl_secure *secure; /* CURVE on tcp:// ([security]) */
     void *input;
     void *output;
     void *events;
@@ -48,7 +49,14 @@ int bl_worker_emit_work(bl_worker *self, const bl_msg_header *hdr,
     int rc = bl_msg_encode_work(&out, work, &frames);
     if (rc)
         bl_err_set(err, rc, "cannot encode work item");
-    else
+    /* The next stage's socket drops a peer whose frame is above the limit
+     * (bl_runtime_socket); say so here instead of losing the page. */
+    for (int i = 0; rc == BL_OK && i < frames.count; i++)
+        if (frames.frame[i].size > self->limits.max_frame_bytes)
+            rc = bl_err_set(err, BL_ELIMIT, "message frame %d is %zu bytes, above "
+                            "[limits] max_message_bytes (%zu)", i,
+                            frames.frame[i].size, self->limits.max_frame_bytes);
+    if (rc == BL_OK)
         rc = bl_msg_send(self->output, &frames, 0, err);
     bl_frames_free(&frames);
     if (rc == BL_OK) {
@@ -108,8 +116,8 @@ int bl_worker_report_error(bl_worker *self, const bl_msg_header *hdr,
     if (!self->writer) {
         self->writer = bl_runtime_socket(self->ctx, ZMQ_PUSH, self->conf, &err);
         if (!self->writer ||
-            bl_runtime_connect_stage(self->writer, self->conf, BL_STAGE_WRITE,
-                                     self->run_dir, &err)) {
+            bl_runtime_connect_stage(self->writer, self->secure, self->conf,
+                                     BL_STAGE_WRITE, self->run_dir, &err)) {
             rc = BL_EINTERNAL;
             goto done;
         }
@@ -137,15 +145,15 @@ static int open_sockets(bl_worker *self, const char *run_dir, bl_err *err)
     if (!self->input)
         return err->code;
     rc = bl_conf_endpoint(conf, stage, self->instance, run_dir, ep, sizeof ep, err);
-    if (rc || (rc = bl_runtime_bind(self->input, ep, err)))
+    if (rc || (rc = bl_secure_bind(self->secure, self->input, ep, err)))
         return rc;
 
     if (self->spec->next != BL_STAGE_FRONT) {
         self->output = bl_runtime_socket(self->ctx, ZMQ_PUSH, conf, err);
         if (!self->output)
             return err->code;
-        rc = bl_runtime_connect_stage(self->output, conf, self->spec->next,
-                                      run_dir, err);
+        rc = bl_runtime_connect_stage(self->output, self->secure, conf,
+                                      self->spec->next, run_dir, err);
         if (rc)
             return rc;
     }
@@ -154,14 +162,14 @@ static int open_sockets(bl_worker *self, const char *run_dir, bl_err *err)
     if (!self->events)
         return err->code;
     rc = bl_conf_endpoint(conf, BL_STAGE_FRONT, 0, run_dir, ep, sizeof ep, err);
-    if (rc || (rc = bl_runtime_connect(self->events, ep, err)))
+    if (rc || (rc = bl_secure_connect(self->secure, self->events, ep, err)))
         return rc;
 
     self->control = bl_runtime_socket(self->ctx, ZMQ_SUB, conf, err);
     if (!self->control)
         return err->code;
     rc = bl_conf_control_endpoint(conf, run_dir, ep, sizeof ep, err);
-    if (rc || (rc = bl_runtime_connect(self->control, ep, err)))
+    if (rc || (rc = bl_secure_connect(self->secure, self->control, ep, err)))
         return rc;
     return BL_OK;
 }
@@ -321,7 +329,8 @@ int bl_worker_run(const bl_worker_spec *spec, const bl_conf *conf,
         bl_log(BL_LOG_ERROR, "zmq_ctx_new: %s", zmq_strerror(errno));
         return 1;
     }
-    if (open_sockets(&self, args->run_dir, &err)) {
+    self.secure = bl_secure_new(self.ctx, conf, &err);
+    if (!self.secure || open_sockets(&self, args->run_dir, &err)) {
         bl_log(BL_LOG_ERROR, "%s", err.msg);
         goto done;
     }
@@ -375,6 +384,7 @@ done:
         zmq_close(self.control);
     if (self.writer)
         zmq_close(self.writer);
+    bl_secure_destroy(&self.secure);
     zmq_ctx_term(self.ctx);
     return status;
 }

@@ -23,6 +23,7 @@
 
 #include "blotter/commands.h"
 #include "blotter/service.h"
+#include "runtime/runtime.h"
 
 #define SNAPSHOT_MAX (1 << 20)
 
@@ -34,8 +35,11 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* Subscribes to the metrics of the pipeline the configuration names. */
-static void *subscribe(void *ctx, const char *config, const char *cmd)
+/* Subscribes to the metrics of the pipeline the configuration names; with
+ * [security] curve = on and a tcp:// endpoint, as a CURVE client (*secure
+ * is then destroyed by the caller before the context). */
+static void *subscribe(void *ctx, const char *config, const char *cmd,
+                       bl_secure **secure)
 {
     bl_conf conf;
     char path[BL_PATH_MAX], ep[BL_ENDPOINT_MAX];
@@ -45,13 +49,13 @@ static void *subscribe(void *ctx, const char *config, const char *cmd)
         fprintf(stderr, "blotter %s: %s\n", cmd, err.msg);
         return NULL;
     }
-    void *sub = zmq_socket(ctx, ZMQ_SUB);
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    if (zmq_connect(sub, ep) != 0) {
-        fprintf(stderr, "blotter %s: connect %s: %s\n", cmd, ep, zmq_strerror(errno));
-        zmq_close(sub);
+    void *sub = NULL;
+    if (!(*secure = bl_secure_new(ctx, &conf, &err)) ||
+        !(sub = bl_runtime_socket(ctx, ZMQ_SUB, &conf, &err)) ||
+        bl_secure_connect(*secure, sub, ep, &err)) {
+        fprintf(stderr, "blotter %s: %s\n", cmd, err.msg);
+        if (sub)
+            zmq_close(sub);
         return NULL;
     }
     return sub;
@@ -141,7 +145,8 @@ int bl_cmd_top(int argc, char **argv)
         }
     }
     void *ctx = zmq_ctx_new();
-    void *sub = subscribe(ctx, config, "top");
+    bl_secure *secure = NULL;
+    void *sub = subscribe(ctx, config, "top", &secure);
     int status = sub ? 0 : 2;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -168,6 +173,7 @@ int bl_cmd_top(int argc, char **argv)
     }
     if (sub)
         zmq_close(sub);
+    bl_secure_destroy(&secure);
     zmq_ctx_term(ctx);
     return status;
 }
@@ -316,9 +322,11 @@ int bl_cmd_metrics(int argc, char **argv)
         return 2;
     }
     void *ctx = zmq_ctx_new();
-    void *sub = subscribe(ctx, config, "metrics");
+    bl_secure *secure = NULL;
+    void *sub = subscribe(ctx, config, "metrics", &secure);
     if (!sub) {
         close(lfd);
+        bl_secure_destroy(&secure);
         zmq_ctx_term(ctx);
         return 2;
     }
@@ -355,6 +363,7 @@ int bl_cmd_metrics(int argc, char **argv)
     free(text);
     close(lfd);
     zmq_close(sub);
+    bl_secure_destroy(&secure);
     zmq_ctx_term(ctx);
     return 0;
 }

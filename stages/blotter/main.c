@@ -26,6 +26,7 @@ static const struct {
     {"train", bl_cmd_train, "train a stage model"},
     {"eval", bl_cmd_eval, "measure a model or the whole pipeline"},
     {"data", bl_cmd_data, "fetch and verify training data (MNIST)"},
+    {"keys", bl_cmd_keys, "make CURVE key pairs for stages on several hosts"},
 };
 
 static void usage(FILE *out)

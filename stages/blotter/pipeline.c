@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "log/log.h"
+
 /* The latest figures of one stage instance, and the ones before, for
  * rates. */
 typedef struct sample {
@@ -45,6 +47,7 @@ typedef struct child {
     int exited;
     int status;
     int restarts;
+    int remote; /* runs as its own service (another host): not our child */
 } child;
 
 struct bl_pipeline {
@@ -52,6 +55,7 @@ struct bl_pipeline {
     char run_dir[BL_PATH_MAX];
     int own_run_dir;
     void *ctx;
+    bl_secure *secure; /* CURVE on tcp:// ([security]) */
     void *feed;
     void *events;
     void *control;
@@ -71,6 +75,7 @@ struct bl_pipeline {
     uint64_t next_publish_ns;
     sample samples[BL_STAGE_COUNT][BL_MAX_INSTANCES];
     bl_pipeline_progress progress;
+    int64_t malformed_events; /* dropped on the events socket */
 };
 
 void bl_pipeline_set_progress(bl_pipeline *self, const bl_pipeline_progress *p)
@@ -190,6 +195,8 @@ static void publish_metrics(bl_pipeline *self)
                           m->seen ? (now - m->at_ns) / 1e9 : -1.0));
         }
     json_object_set_new(root, "stages", stages);
+    json_object_set_new(root, "malformed_events",
+                        json_integer((json_int_t)self->malformed_events));
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     if (text)
@@ -231,7 +238,7 @@ static child *reap(bl_pipeline *self)
     child *dead = NULL;
     for (int i = 0; i < self->nchildren; i++) {
         child *c = &self->children[i];
-        if (c->exited)
+        if (c->exited || c->remote)
             continue;
         int status;
         pid_t r = waitpid(c->pid, &status, WNOHANG);
@@ -352,6 +359,10 @@ static int recv_event(bl_pipeline *self, bl_msg_header *hdr, bl_note *note,
     if (rc == BL_OK)
         rc = bl_msg_decode_note(&frames, hdr, note, err);
     bl_frames_free(&frames);
+    if (rc == BL_EFORMAT || rc == BL_ELIMIT) {
+        self->malformed_events++;
+        bl_log(BL_LOG_WARN, "malformed event dropped: %s", err ? err->msg : "");
+    }
     if (rc)
         return rc;
     if (strcmp(note->kind, "stats") == 0 && hdr->stage < BL_STAGE_COUNT) {
@@ -373,7 +384,9 @@ static int recv_event(bl_pipeline *self, bl_msg_header *hdr, bl_note *note,
         hdr->flags < BL_MAX_INSTANCES)
         bl_strlcpy(self->samples[hdr->stage][hdr->flags].model.model, note->text,
                    sizeof self->samples[0][0].model.model);
-    if (strcmp(note->kind, "ready") == 0) {
+    /* A stage on another host may have announced itself before we
+     * listened; its once-a-second figures say it is there just as well. */
+    if (strcmp(note->kind, "ready") == 0 || strcmp(note->kind, "metrics") == 0) {
         for (int i = 0; i < self->nchildren; i++)
             if (self->children[i].stage == (bl_stage_id)hdr->stage &&
                 self->children[i].instance == (int)hdr->flags)
@@ -403,10 +416,15 @@ static int wait_ready(bl_pipeline *self, bl_err *err)
             for (int i = 0; i < self->nchildren; i++)
                 if (!self->children[i].ready) {
                     rc = bl_err_set(err, BL_EAGAIN, "stage %s (instance %d) did "
-                                    "not start within %d s",
+                                    "not start within %d s%s",
                                     bl_stage_name(self->children[i].stage),
                                     self->children[i].instance,
-                                    self->conf.start_timeout_s);
+                                    self->conf.start_timeout_s,
+                                    self->children[i].remote
+                                        ? " (it runs as a service of its "
+                                          "own, on its host: is it running, "
+                                          "with a key this pipeline admits?)"
+                                        : "");
                     break;
                 }
             break;
@@ -438,6 +456,8 @@ bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
         goto fail;
 
     self->ctx = zmq_ctx_new();
+    if (!(self->secure = bl_secure_new(self->ctx, conf, err)))
+        goto fail;
     self->events = bl_runtime_socket(self->ctx, ZMQ_PULL, conf, err);
     self->control = bl_runtime_socket(self->ctx, ZMQ_PUB, conf, err);
     self->feed = bl_runtime_socket(self->ctx, ZMQ_PUSH, conf, err);
@@ -449,26 +469,34 @@ bl_pipeline *bl_pipeline_start(const bl_conf *conf, const char *config_path,
     zmq_setsockopt(self->events, ZMQ_RCVHWM, &deep, sizeof deep);
     if ((rc = bl_conf_endpoint(conf, BL_STAGE_FRONT, 0, self->run_dir, ep,
                                sizeof ep, err)) ||
-        (rc = bl_runtime_bind(self->events, ep, err)) ||
+        (rc = bl_secure_bind(self->secure, self->events, ep, err)) ||
         (rc = bl_conf_control_endpoint(conf, self->run_dir, ep, sizeof ep, err)) ||
-        (rc = bl_runtime_bind(self->control, ep, err)) ||
+        (rc = bl_secure_bind(self->secure, self->control, ep, err)) ||
         (rc = bl_conf_metrics_endpoint(conf, self->run_dir, ep, sizeof ep, err)) ||
-        (rc = bl_runtime_bind(self->metrics, ep, err)))
+        (rc = bl_secure_bind(self->secure, self->metrics, ep, err)))
         goto fail;
 
-    /* Downstream first, so each stage's peers are listening when it starts. */
+    /* Downstream first, so each stage's peers are listening when it starts.
+     * Instances bound on another host, or all with start_local_stages =
+     * off, are started as services of their own; we wait for them. */
     for (int s = BL_STAGE_WRITE; s >= BL_STAGE_INGEST; s--)
-        for (int i = 0; i < conf->instances[s]; i++)
-            if ((rc = spawn(self, &self->children[self->nchildren++],
-                            (bl_stage_id)s, i, err)))
+        for (int i = 0; i < conf->instances[s]; i++) {
+            child *c = &self->children[self->nchildren++];
+            if ((rc = bl_conf_endpoint(conf, (bl_stage_id)s, i, self->run_dir,
+                                       ep, sizeof ep, err)))
                 goto fail;
+            if (!conf->start_local_stages || !bl_runtime_endpoint_is_local(ep))
+                *c = (child){.stage = (bl_stage_id)s, .instance = i, .remote = 1};
+            else if ((rc = spawn(self, c, (bl_stage_id)s, i, err)))
+                goto fail;
+        }
     if ((rc = wait_ready(self, err)))
         goto fail;
     /* A stage that fails to start would fail again: restarts are for
      * stages that die at work. */
     self->running = 1;
-    if ((rc = bl_runtime_connect_stage(self->feed, conf, BL_STAGE_INGEST,
-                                       self->run_dir, err)))
+    if ((rc = bl_runtime_connect_stage(self->feed, self->secure, conf,
+                                       BL_STAGE_INGEST, self->run_dir, err)))
         goto fail;
     return self;
 
@@ -597,7 +625,7 @@ int bl_pipeline_stop(bl_pipeline **pself,
         reap(self);
         int alive = 0;
         for (int i = 0; i < self->nchildren; i++)
-            alive += !self->children[i].exited;
+            alive += !self->children[i].exited && !self->children[i].remote;
         if (!alive || bl_time_mono_ns() > deadline)
             break;
         if (self->events) {
@@ -617,7 +645,7 @@ int bl_pipeline_stop(bl_pipeline **pself,
     for (int sig = SIGTERM, round = 0; round < 2; round++, sig = SIGKILL) {
         int alive = 0;
         for (int i = 0; i < self->nchildren; i++)
-            if (!self->children[i].exited) {
+            if (!self->children[i].exited && !self->children[i].remote) {
                 kill(self->children[i].pid, sig);
                 alive++;
             }
@@ -628,7 +656,7 @@ int bl_pipeline_stop(bl_pipeline **pself,
             reap(self);
             alive = 0;
             for (int i = 0; i < self->nchildren; i++)
-                alive += !self->children[i].exited;
+                alive += !self->children[i].exited && !self->children[i].remote;
         }
     }
     /* A stage that fails on its way out (a crash in clean-up, a sanitizer
@@ -636,7 +664,8 @@ int bl_pipeline_stop(bl_pipeline **pself,
     int unclean = 0;
     for (int i = 0; i < self->nchildren; i++) {
         const child *c = &self->children[i];
-        if (c->exited && WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+        if (c->remote ||
+            (c->exited && WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0))
             continue;
         char how[128];
         if (c->exited)
@@ -657,6 +686,7 @@ int bl_pipeline_stop(bl_pipeline **pself,
         zmq_close(self->control);
     if (self->metrics)
         zmq_close(self->metrics);
+    bl_secure_destroy(&self->secure);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     remove_run_dir(self);

@@ -40,7 +40,8 @@ int bl_pipeline_feed(bl_pipeline *self, uint64_t doc_id, const char *batch,
  *    "pages_failed", "pages_duplicate", "eta_s"},
  *    "stages": [{"stage", "instance", "items_in", "items_out", "errors",
  *                "busy_s", "rate", "busy_share", "p50_ms", "p95_ms",
- *                "model", "age_s"}]} */
+ *                "model", "age_s"}],
+ *    "malformed_events": N (dropped on the events socket)} */
 int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
                            bl_msg_header *hdr, bl_note *note, bl_err *err);
 

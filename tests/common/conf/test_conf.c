@@ -87,6 +87,12 @@ Test(conf, shipped_file_loads_and_equals_defaults)
     cr_assert_eq(c->max_digits_per_page, def->max_digits_per_page);
     cr_assert_eq(c->max_message_bytes, def->max_message_bytes);
     cr_assert_eq(c->high_water_mark, def->high_water_mark);
+    cr_assert_eq(c->start_local_stages, def->start_local_stages);
+    cr_assert_eq(c->curve, def->curve);
+    cr_assert_str_eq(c->server_secret_key, def->server_secret_key);
+    cr_assert_str_eq(c->server_public_key, def->server_public_key);
+    cr_assert_str_eq(c->client_secret_key, def->client_secret_key);
+    cr_assert_str_eq(c->authorized_keys, def->authorized_keys);
     free(def);
     free(c);
 }
@@ -110,9 +116,9 @@ Test(conf, shipped_file_documents_every_key)
             bl_strlcpy(prev, line, sizeof prev);
     }
     fclose(f);
-    /* [pipeline] 8, [endpoints] 8, [instances] 5, [models] 5, [limits] 6,
-     * [queues] 1 */
-    cr_assert_eq(keys, 8 + 8 + 5 + 5 + 6 + 1, "every key present once");
+    /* [pipeline] 9, [endpoints] 8, [instances] 5, [models] 5, [limits] 6,
+     * [queues] 1, [security] 5 */
+    cr_assert_eq(keys, 9 + 8 + 5 + 5 + 6 + 1 + 5, "every key present once");
 }
 
 typedef struct bad_file {
@@ -143,6 +149,7 @@ static const bad_file bad_files[] = {
     {"indented.conf", 3, "[pipeline] log_level", "continuation lines"},
     {"overlap.conf", 3, "[endpoints] segment", "also used by [endpoints] detect"},
     {"syntax.conf", 2, "", "syntax error"},
+    {"bad_switch.conf", 3, "[security] curve", "'yes': expected on or off"},
 };
 #define BAD_FILES ((int)(sizeof bad_files / sizeof bad_files[0]))
 
@@ -170,6 +177,34 @@ ParameterizedTest(int *ci, conf, rejects_bad_file)
     cr_assert_eq(memcmp(c, before, sizeof *c), 0, "a failed load changes nothing");
     free(c);
     free(before);
+}
+
+Test(conf, reads_the_security_section)
+{
+    char dir[] = "/tmp/bl-conf-sec-XXXXXX", path[PATH_MAX];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/p.conf", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("[pipeline]\nstart_local_stages = off\n[security]\ncurve = on\n"
+          "server_secret_key = keys/server.key_secret\n"
+          "server_public_key = /etc/blotter/server.key\n"
+          "client_secret_key = keys/a.key_secret\nauthorized_keys = auth\n", f);
+    fclose(f);
+    bl_conf *c = conf_new();
+    bl_err err = {0};
+    cr_assert_eq(bl_conf_load(c, path, &err), BL_OK, "%s", err.msg);
+    cr_expect_eq(c->start_local_stages, 0);
+    cr_expect_eq(c->curve, 1);
+    char want[PATH_MAX + 32];
+    snprintf(want, sizeof want, "%s/keys/server.key_secret", dir);
+    cr_expect_str_eq(c->server_secret_key, want);
+    cr_expect_str_eq(c->server_public_key, "/etc/blotter/server.key");
+    snprintf(want, sizeof want, "%s/auth", dir);
+    cr_expect_str_eq(c->authorized_keys, want);
+    unlink(path);
+    rmdir(dir);
+    free(c);
 }
 
 Test(conf, missing_file_is_enoent)
