@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "log/log.h"
 #include "runtime/worker.h"
+#include "write/report.h"
 
 #define REVIEW_THRESHOLD 0.9
 
@@ -75,6 +76,14 @@ static int on_note(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    const bl_note *note, bl_err *err)
 {
     bl_db *db = vctx;
+    if (bl_report_is_report(note)) {
+        /* Answered either way, so the front end never waits in vain. */
+        int rc = bl_report_store(db, note, err);
+        int64_t num[4] = {rc, (int64_t)hdr->doc_id, 0, 0};
+        bl_worker_event(w, "recorded", note->path, rc ? err->msg : note->kind,
+                        num);
+        return rc;
+    }
     if (strcmp(note->kind, "error") != 0)
         return bl_err_set(err, BL_EFORMAT, "unexpected note '%s'", note->kind);
     int page = (int)note->num[0];
