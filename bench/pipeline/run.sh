@@ -95,8 +95,11 @@ while kill -0 "$front" 2>/dev/null; do
     stored=$(sqlite3 "file:$db?mode=ro" 'SELECT count(*) FROM pages' 2>/dev/null || echo 0)
     now=$(date +%s.%N)
     for pid in $(cat /proc/"$front"/task/*/children 2>/dev/null); do
-        name=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -d' ' -f1) || continue
-        inst=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/.*--instance \([0-9]*\).*/\1/p')
+        # A process may end between the listing and the reading.
+        cmd=$(cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ') || continue
+        [ -n "$cmd" ] || continue
+        name=${cmd%% *}
+        inst=$(echo "$cmd" | sed -n 's/.*--instance \([0-9]*\).*/\1/p')
         mem=$(awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {if (r) print r, h}' "/proc/$pid/status" 2>/dev/null) || continue
         [ -n "$mem" ] || continue
         echo "$(echo "$now - $t0" | bc) ${stored:-0} $pid ${name##*/}.$inst $mem" >>"$samples"

@@ -503,6 +503,7 @@ int bl_cmd_run(int argc, char **argv)
         /* Feed while the work in flight is under its window and ingest
          * accepts; files to feed again go first. */
         int rc = refeed_some(pipe, &tracker, &queue, &err);
+        int full = queue.head < queue.tail; /* ingest's queue refused one */
         while (rc == BL_OK && !interrupted && next < inputs.count &&
                queue.head == queue.tail && tracker.pages_in_flight < window &&
                tracker.unannounced < unopened_max) {
@@ -513,6 +514,7 @@ int bl_cmd_run(int argc, char **argv)
             rc = bl_pipeline_feed(pipe, next + 1, batch, inputs.paths[next], &err);
             if (rc == BL_EAGAIN) {
                 rc = BL_OK;
+                full = 1;
                 break;
             }
             if (rc == BL_OK)
@@ -523,8 +525,9 @@ int bl_cmd_run(int argc, char **argv)
             status = 3;
             goto stop;
         }
-        rc = bl_pipeline_next_event(pipe, next < inputs.count ? 20 : 500, &hdr,
-                                    note, &err);
+        /* An event wakes us at once; only a full ingest queue, which
+         * sends none when it frees up, needs a short look-again. */
+        rc = bl_pipeline_next_event(pipe, full ? 20 : 500, &hdr, note, &err);
         if (rc < 0 && bl_pipeline_last_signal(pipe) && !interrupted) {
             /* First signal: finish what is in flight, feed nothing more. */
             interrupted = bl_pipeline_last_signal(pipe);
