@@ -13,7 +13,8 @@
  * with no outcome for [pipeline] retry_timeout; storage is idempotent and
  * repeated outcomes are ignored, so nothing is lost and nothing doubled.
  * A stage that keeps dying ends the run with an error naming it, and a
- * file still without outcome after MAX_FEEDS feeds is given up and
+ * file that stalls (no outcome for retry_timeout) until it has been fed
+ * MAX_FEEDS times is given up and
  * reported, so the run never hangs.
  *
  * Each file whose outcomes are all in is reported to the writer with its
@@ -156,7 +157,9 @@ static void report_settled(bl_pipeline *pipe, const bl_tracker *tracker,
         rec->failed = d->failed;
         rec->retry = d->transient;
         bl_report_file_note(note, rec);
-        if (bl_pipeline_report(pipe, id, note, &err) != BL_OK)
+        /* Not sent now (the writer is busy or down): sent again at the end. */
+        int rc = bl_pipeline_report(pipe, id, note, &err);
+        if (rc != BL_OK && rc != BL_EAGAIN)
             fprintf(stderr, "\nblotter run: %s: not recorded as settled: %s\n",
                     d->path, err.msg);
     }
@@ -191,18 +194,22 @@ static size_t unrecorded(const bl_tracker *tracker)
     return n;
 }
 
-/* Sends what every stage instance did for the batch; returns how many
- * reports went out. */
+/* Sends what every stage instance did for the batch, for each instance
+ * whose flag in pending is set, clearing it once sent; returns how many
+ * went out. */
 static int send_stats(bl_pipeline *pipe, const bl_conf *conf, const char *batch,
                       uint64_t started_ns, uint64_t finished_ns,
-                      int64_t peak_kb[BL_STAGE_COUNT], bl_err *err)
+                      int64_t peak_kb[BL_STAGE_COUNT],
+                      uint8_t pending[BL_STAGE_COUNT][BL_MAX_INSTANCES])
 {
     bl_note *note = bl_xcalloc(1, sizeof *note);
+    bl_err err = {0};
     int sent = 0;
     for (int s = BL_STAGE_INGEST; s < BL_STAGE_COUNT; s++)
-        for (int i = 0; i < conf->instances[s]; i++) {
+        for (int i = 0; i < conf->instances[s] && i < BL_MAX_INSTANCES; i++) {
             bl_pipeline_figures f;
-            if (bl_pipeline_figures_of(pipe, (bl_stage_id)s, i, &f) != BL_OK)
+            if (!pending[s][i] ||
+                bl_pipeline_figures_of(pipe, (bl_stage_id)s, i, &f) != BL_OK)
                 continue;
             if (f.peak_rss_kb > peak_kb[s])
                 peak_kb[s] = f.peak_rss_kb;
@@ -214,8 +221,10 @@ static int send_stats(bl_pipeline *pipe, const bl_conf *conf, const char *batch,
                 .p50_ms = f.p50_ms, .p95_ms = f.p95_ms,
                 .started_ns = started_ns, .finished_ns = finished_ns};
             bl_report_stats_note(note, &row);
-            if (bl_pipeline_report(pipe, 0, note, err) == BL_OK)
+            if (bl_pipeline_report(pipe, 0, note, &err) == BL_OK) {
+                pending[s][i] = 0;
                 sent++;
+            }
         }
     free(note);
     return sent;
@@ -224,7 +233,9 @@ static int send_stats(bl_pipeline *pipe, const bl_conf *conf, const char *batch,
 /* The end of a batch: reports what every stage instance did, sends again
  * the settled files the writer has not confirmed, and waits (up to
  * [pipeline] drain_timeout) until the writer has stored it all, sending
- * again if the writer dies meanwhile. */
+ * what is still unconfirmed again once a second (a writer that died may
+ * have lost it; a full queue refused it). Statistics are sent once each:
+ * stored twice, they would count twice. */
 static int report_batch(bl_pipeline *pipe, const bl_conf *conf,
                         bl_tracker *tracker, const char *batch,
                         uint64_t started_ns, uint64_t finished_ns,
@@ -233,22 +244,28 @@ static int report_batch(bl_pipeline *pipe, const bl_conf *conf,
     bl_pipeline_sync_figures(pipe, 2500);
     bl_msg_header hdr;
     bl_note *note = bl_xcalloc(1, sizeof *note);
-    int rc = BL_OK, resend = 1, stats_wanted = 0, stats_got = 0;
-    uint64_t deadline = bl_time_mono_ns() +
-                        (uint64_t)conf->drain_timeout_s * 1000000000ull;
+    uint8_t pending[BL_STAGE_COUNT][BL_MAX_INSTANCES];
+    memset(pending, 1, sizeof pending);
+    int rc = BL_OK, stats_wanted = 0, stats_got = 0;
+    uint64_t now = bl_time_mono_ns(), next_send = now;
+    uint64_t deadline = now + (uint64_t)conf->drain_timeout_s * 1000000000ull;
     for (;;) {
-        if (resend) {
-            stats_wanted = send_stats(pipe, conf, batch, started_ns, finished_ns,
-                                      peak_kb, err);
-            stats_got = 0;
+        now = bl_time_mono_ns();
+        if (now >= next_send) {
+            stats_wanted += send_stats(pipe, conf, batch, started_ns, finished_ns,
+                                       peak_kb, pending);
             for (size_t i = 0; i < tracker->count; i++)
                 if (tracker->docs[i].complete)
                     report_settled(pipe, tracker, i + 1);
-            resend = 0;
+            next_send = now + 1000000000ull;
         }
-        if (stats_got >= stats_wanted && unrecorded(tracker) == 0)
+        int stats_left = 0;
+        for (int s = BL_STAGE_INGEST; s < BL_STAGE_COUNT; s++)
+            for (int i = 0; i < conf->instances[s] && i < BL_MAX_INSTANCES; i++)
+                stats_left += pending[s][i];
+        if (stats_left == 0 && stats_got >= stats_wanted && unrecorded(tracker) == 0)
             break;
-        if (bl_time_mono_ns() > deadline) {
+        if (now > deadline) {
             rc = bl_err_set(err, BL_EAGAIN, "the writer did not confirm the "
                             "batch's statistics and %zu settled files within "
                             "%d s", unrecorded(tracker), conf->drain_timeout_s);
@@ -261,8 +278,6 @@ static int report_batch(bl_pipeline *pipe, const bl_conf *conf,
         }
         if (got == 1 && strcmp(note->kind, "recorded") == 0)
             stats_got += take_recorded(tracker, note);
-        else if (got == 1 && strcmp(note->kind, "restarted") == 0)
-            resend = 1; /* the writer may have lost them */
     }
     free(note);
     return rc;
@@ -574,9 +589,11 @@ int bl_cmd_run(int argc, char **argv)
         uint64_t stalled = bl_tracker_stalled(&tracker, now, retry_ns);
         if (stalled) {
             bl_tracker_doc *s = &tracker.docs[stalled - 1];
-            if (s->feeds >= MAX_FEEDS) {
+            /* Feeds after a stage's death do not count: the file did
+             * nothing wrong. Only stalls make it suspect. */
+            if (s->stalls + 1 >= MAX_FEEDS) {
                 fprintf(stderr, "\nblotter run: %s: no outcome after %d tries; "
-                        "giving up on it\n", s->path, s->feeds);
+                        "giving up on it\n", s->path, s->stalls + 1);
                 bl_tracker_abandon(&tracker, stalled, "no outcome from the pipeline");
                 refused++;
             } else {
@@ -585,7 +602,7 @@ int bl_cmd_run(int argc, char **argv)
                 /* Counted as fed now, so the stall check waits a full
                  * timeout again even while the queue holds it back. */
                 bl_tracker_fed(&tracker, stalled, now);
-                tracker.docs[stalled - 1].feeds--;
+                s->stalls++;
                 refeed_push(&queue, stalled);
             }
         }

@@ -774,7 +774,7 @@ int bl_pipeline_report(bl_pipeline *self, uint64_t doc_id, const bl_note *note,
     if (rc)
         bl_err_set(err, rc, "cannot encode a %s report", note->kind);
     else
-        rc = bl_msg_send(self->reports, &frames, 0, err);
+        rc = bl_msg_send(self->reports, &frames, ZMQ_DONTWAIT, err);
     bl_frames_free(&frames);
     return rc;
 }

@@ -100,7 +100,10 @@ int bl_pipeline_last_signal(const bl_pipeline *self);
  * its header (0 for none). The writer answers each with a "recorded"
  * event (num[0]: 0 or the failure's code, num[1]: the doc_id), returned by
  * bl_pipeline_next_event like any other; a report to a writer that dies
- * may be lost, so the caller sends again what was not confirmed. */
+ * may be lost, so the caller sends again what was not confirmed. Never
+ * blocks: BL_EAGAIN when the writer's queue is full (or the writer is
+ * down), for the caller to try later; the front end must not wait on a
+ * writer that only it can restart. */
 int bl_pipeline_report(bl_pipeline *self, uint64_t doc_id, const bl_note *note,
                        bl_err *err);
 

@@ -32,6 +32,7 @@ typedef struct bl_tracker_doc {
     uint64_t fed_ns;    /* when it was last fed (monotonic), 0 = not yet */
     uint64_t progress_ns; /* when its last outcome arrived */
     int feeds;          /* how often it was fed */
+    int stalls;         /* how often it was fed again for want of outcome */
     int abandoned;      /* given up: no outcome after several feeds */
     int64_t units;      /* its share of pages_in_flight */
     int unannounced;    /* its share of unannounced */

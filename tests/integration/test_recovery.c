@@ -182,7 +182,7 @@ static void run_setup(run *r, const char *name)
     FILE *f = fopen(r->conf, "w");
     cr_assert_not_null(f);
     fprintf(f, "[pipeline]\nruntime_dir = %s\nmax_restarts = 3\n"
-               "retry_timeout = 30\n", r->run_dir);
+               "retry_timeout = 60\n", r->run_dir);
     fclose(f);
 }
 
@@ -283,6 +283,11 @@ Test(recovery, kill_every_stage_mid_batch_stores_each_page_once)
     int status = run_wait(&r);
     char *err_text = slurp(r.err);
     cr_expect_eq(status, 0, "exit status %d:\n%s", status, err_text);
+    cr_expect(strstr(err_text, "giving up") == NULL, "no file given up:\n%s",
+              err_text);
+    cr_expect(strstr(err_text, "not stored") == NULL &&
+              strstr(err_text, "did not confirm") == NULL,
+              "every report stored:\n%s", err_text);
     for (int k = 0; k < 5; k++) {
         char what[64];
         snprintf(what, sizeof what, "stage %s (instance 0) was killed by signal 9",
