@@ -13,8 +13,9 @@
 #include "pipeline.h"
 
 #include <dirent.h>
-#include <jansson.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +30,9 @@
 #include "log/log.h"
 
 /* The latest figures of one stage instance, and the ones before, for
- * rates. */
+ * rates. A stage's counters start at zero in each process: when an
+ * instance comes back after a restart, what its earlier lives counted is
+ * kept in base_* so that the instance's totals never go backwards. */
 typedef struct sample {
     int seen;
     uint64_t at_ns, prev_at_ns;
@@ -37,6 +40,12 @@ typedef struct sample {
     uint64_t busy_ns, prev_busy_ns;
     double p50_ms, p95_ms;
     bl_pipeline_model model;
+    int64_t base_in, base_out, base_errors;
+    uint64_t base_busy_ns;
+    double cpu_s, base_cpu_s; /* from /proc: this life, earlier lives */
+    int64_t peak_rss_kb;      /* VmHWM, the largest over all lives */
+    int proc_seen;            /* cpu_s and peak_rss_kb were read */
+    uint64_t sent_ns;         /* wall clock the last report was sent */
 } sample;
 
 typedef struct child {
@@ -76,11 +85,80 @@ struct bl_pipeline {
     sample samples[BL_STAGE_COUNT][BL_MAX_INSTANCES];
     bl_pipeline_progress progress;
     int64_t malformed_events; /* dropped on the events socket */
+    int last_signal;
+    void *reports;          /* PUSH to the writer; made on first use */
 };
+
+int bl_pipeline_last_signal(const bl_pipeline *self) { return self->last_signal; }
 
 void bl_pipeline_set_progress(bl_pipeline *self, const bl_pipeline_progress *p)
 {
     self->progress = *p;
+}
+
+/* A new life of an instance announced itself: keep what the last one
+ * counted. */
+static void fold_life(sample *m)
+{
+    m->base_in += m->items_in;
+    m->base_out += m->items_out;
+    m->base_errors += m->errors;
+    m->base_busy_ns += m->busy_ns;
+    m->base_cpu_s += m->cpu_s;
+    m->items_in = m->items_out = m->errors = m->prev_items_in = 0;
+    m->busy_ns = m->prev_busy_ns = 0;
+    m->cpu_s = 0;
+    m->seen = 0;
+    m->prev_at_ns = 0;
+}
+
+/* CPU seconds and peak RSS of a local child, from /proc (0 if gone). */
+static int read_proc(pid_t pid, double *cpu_s, int64_t *hwm_kb)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name, which is in parentheses and may
+     * hold spaces: state is field 3, utime 14, stime 15. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                     &ut, &st) != 2)
+        return 0;
+    *cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    while (fgets(buf, sizeof buf, f))
+        if (sscanf(buf, "VmHWM: %" SCNd64, hwm_kb) == 1)
+            break;
+    fclose(f);
+    return 1;
+}
+
+/* Reads every live child's CPU time and peak memory. */
+static void sample_procs(bl_pipeline *self)
+{
+    for (int i = 0; i < self->nchildren; i++) {
+        const child *c = &self->children[i];
+        if (c->exited || c->instance >= BL_MAX_INSTANCES)
+            continue;
+        sample *m = &self->samples[c->stage][c->instance];
+        double cpu = 0;
+        int64_t hwm = 0;
+        if (read_proc(c->pid, &cpu, &hwm)) {
+            m->cpu_s = cpu;
+            if (hwm > m->peak_rss_kb)
+                m->peak_rss_kb = hwm;
+            m->proc_seen = 1;
+        }
+    }
 }
 
 static void take_sample(bl_pipeline *self, const bl_msg_header *hdr,
@@ -96,6 +174,7 @@ static void take_sample(bl_pipeline *self, const bl_msg_header *hdr,
     }
     m->seen = 1;
     m->at_ns = bl_time_mono_ns();
+    m->sent_ns = hdr->t_sent_ns;
     m->items_in = note->num[0];
     m->items_out = note->num[1];
     m->errors = note->num[2];
@@ -381,9 +460,12 @@ static int recv_event(bl_pipeline *self, bl_msg_header *hdr, bl_note *note,
     if (strcmp(note->kind, "swapped") == 0 || strcmp(note->kind, "swap-failed") == 0)
         take_swap(self, hdr, note);
     if (strcmp(note->kind, "ready") == 0 && hdr->stage < BL_STAGE_COUNT &&
-        hdr->flags < BL_MAX_INSTANCES)
-        bl_strlcpy(self->samples[hdr->stage][hdr->flags].model.model, note->text,
-                   sizeof self->samples[0][0].model.model);
+        hdr->flags < BL_MAX_INSTANCES) {
+        sample *m = &self->samples[hdr->stage][hdr->flags];
+        bl_strlcpy(m->model.model, note->text, sizeof m->model.model);
+        fold_life(m);
+    }
+
     /* A stage on another host may have announced itself before we
      * listened; its once-a-second figures say it is there just as well. */
     if (strcmp(note->kind, "ready") == 0 || strcmp(note->kind, "metrics") == 0) {
@@ -536,6 +618,7 @@ done:
 int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
                            bl_msg_header *hdr, bl_note *note, bl_err *err)
 {
+    self->last_signal = 0;
     uint64_t deadline = bl_time_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
     for (;;) {
         int rc = recv_event(self, hdr, note, err);
@@ -574,6 +657,7 @@ int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
         }
         uint64_t now = bl_time_mono_ns();
         if (self->metrics && now >= self->next_publish_ns) {
+            sample_procs(self);
             publish_metrics(self);
             self->next_publish_ns = now + 1000000000ull;
         }
@@ -592,6 +676,7 @@ int bl_pipeline_next_event(bl_pipeline *self, int timeout_ms,
                               zmq_strerror(errno));
         if (items[0].revents & ZMQ_POLLIN) {
             int sig = bl_runtime_signal_take(self->sigfd);
+            self->last_signal = sig;
             return bl_err_set(err, BL_EINTERNAL, "interrupted by signal %d", sig);
         }
     }
@@ -680,6 +765,8 @@ int bl_pipeline_stop(bl_pipeline **pself,
         memcpy(stats, self->stats, sizeof self->stats);
     if (self->feed)
         zmq_close(self->feed);
+    if (self->reports)
+        zmq_close(self->reports);
     if (self->events)
         zmq_close(self->events);
     if (self->control)
@@ -693,4 +780,80 @@ int bl_pipeline_stop(bl_pipeline **pself,
     free(self);
     *pself = NULL;
     return unclean;
+}
+
+int bl_pipeline_report(bl_pipeline *self, uint64_t doc_id, const bl_note *note,
+                       bl_err *err)
+{
+    if (!self->reports) {
+        self->reports = bl_runtime_socket(self->ctx, ZMQ_PUSH, &self->conf, err);
+        if (!self->reports)
+            return err->code;
+        int rc = bl_runtime_connect_stage(self->reports, self->secure, &self->conf,
+                                          BL_STAGE_WRITE, self->run_dir, err);
+        if (rc)
+            return rc;
+    }
+    bl_msg_header hdr = {0};
+    hdr.type = BL_MSG_EVENT;
+    hdr.stage = BL_STAGE_FRONT;
+    hdr.doc_id = doc_id;
+    hdr.t_origin_ns = hdr.t_sent_ns = bl_time_wall_ns();
+    bl_frames frames = {0};
+    int rc = bl_msg_encode_note(&hdr, note, &frames);
+    if (rc)
+        bl_err_set(err, rc, "cannot encode a %s report", note->kind);
+    else
+        rc = bl_msg_send(self->reports, &frames, ZMQ_DONTWAIT, err);
+    bl_frames_free(&frames);
+    return rc;
+}
+
+void bl_pipeline_sync_figures(bl_pipeline *self, int timeout_ms)
+{
+    /* By the sender's clock: a report sent before this call may still
+     * be on its way. */
+    uint64_t since = bl_time_wall_ns();
+    uint64_t deadline = bl_time_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+    bl_msg_header hdr;
+    bl_note *note = bl_xcalloc(1, sizeof *note);
+    for (;;) {
+        int fresh = 1;
+        for (int i = 0; i < self->nchildren && fresh; i++) {
+            const child *c = &self->children[i];
+            if (!c->exited && c->instance < BL_MAX_INSTANCES &&
+                self->samples[c->stage][c->instance].sent_ns <= since)
+                fresh = 0;
+        }
+        if (fresh || bl_time_mono_ns() > deadline)
+            break;
+        zmq_pollitem_t item = {self->events, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&item, 1, 50);
+        while (recv_event(self, &hdr, note, NULL) == 1)
+            ;
+    }
+    free(note);
+    sample_procs(self);
+}
+
+int bl_pipeline_figures_of(const bl_pipeline *self, bl_stage_id stage,
+                           int instance, bl_pipeline_figures *out)
+{
+    memset(out, 0, sizeof *out);
+    if (stage <= BL_STAGE_FRONT || stage >= BL_STAGE_COUNT || instance < 0 ||
+        instance >= self->conf.instances[stage] || instance >= BL_MAX_INSTANCES)
+        return BL_ENOENT;
+    const sample *m = &self->samples[stage][instance];
+    out->items_in = m->base_in + m->items_in;
+    out->items_out = m->base_out + m->items_out;
+    out->errors = m->base_errors + m->errors;
+    out->busy_s = (double)(m->base_busy_ns + m->busy_ns) / 1e9;
+    out->cpu_s = m->proc_seen ? m->base_cpu_s + m->cpu_s : -1;
+    out->peak_rss_kb = m->proc_seen ? m->peak_rss_kb : -1;
+    out->p50_ms = m->p50_ms;
+    out->p95_ms = m->p95_ms;
+    for (int i = 0; i < self->nchildren; i++)
+        if (self->children[i].stage == stage && self->children[i].instance == instance)
+            out->restarts = self->children[i].restarts;
+    return BL_OK;
 }

@@ -93,6 +93,39 @@ void bl_pipeline_set_progress(bl_pipeline *self, const bl_pipeline_progress *p);
 int bl_pipeline_stop(bl_pipeline **self,
                      bl_pipeline_stage_stats stats[BL_STAGE_COUNT], bl_err *err);
 
+/* The signal that interrupted the last bl_pipeline_next_event (SIGINT,
+ * SIGTERM), or 0 if it returned for another reason. */
+int bl_pipeline_last_signal(const bl_pipeline *self);
+
+/* Sends a report note (write/report.h) to the writer, with doc_id in
+ * its header (0 for none). The writer answers each with a "recorded"
+ * event (num[0]: 0 or the failure's code, num[1]: the doc_id), returned by
+ * bl_pipeline_next_event like any other; a report to a writer that dies
+ * may be lost, so the caller sends again what was not confirmed. Never
+ * blocks: BL_EAGAIN when the writer's queue is full (or the writer is
+ * down), for the caller to try later; the front end must not wait on a
+ * writer that only it can restart. */
+int bl_pipeline_report(bl_pipeline *self, uint64_t doc_id, const bl_note *note,
+                       bl_err *err);
+
+/* What one stage instance did since the pipeline started, over all its
+ * lives (restarts). cpu_s and peak_rss_kb come from /proc for stages this
+ * front end started (-1 when unknown); latency is over the instance's
+ * last 256 items. */
+typedef struct bl_pipeline_figures {
+    int64_t items_in, items_out, errors, restarts;
+    double busy_s, cpu_s;
+    int64_t peak_rss_kb;
+    double p50_ms, p95_ms;
+} bl_pipeline_figures;
+
+/* Waits (dropping events) until every running instance has reported its
+ * counters once more, or timeout_ms: the stages report once a second, so
+ * after the last page this makes the figures final. */
+void bl_pipeline_sync_figures(bl_pipeline *self, int timeout_ms);
+int bl_pipeline_figures_of(const bl_pipeline *self, bl_stage_id stage,
+                           int instance, bl_pipeline_figures *out);
+
 /* The directory holding this program, where the stage executables are. */
 int bl_pipeline_bin_dir(char *out, size_t out_size, bl_err *err);
 

@@ -57,12 +57,35 @@ static int settle_once(bl_tracker_doc *d, int64_t index)
     return 1;
 }
 
+/* Brings the in-flight totals up to date with document d. */
+static void recount(bl_tracker *self, bl_tracker_doc *d)
+{
+    int64_t units = 0;
+    int unannounced = 0;
+    if (d->fed_ns && !d->complete) {
+        if (d->expected >= 0) {
+            units = d->expected - (d->stored + d->duplicates + d->failed);
+            if (units < 0)
+                units = 0;
+        } else {
+            units = 1;
+            unannounced = 1;
+        }
+    }
+    self->pages_in_flight += units - d->units;
+    d->units = units;
+    self->unannounced += unannounced - d->unannounced;
+    d->unannounced = unannounced;
+}
+
 static void check_complete(bl_tracker *self, bl_tracker_doc *d)
 {
     if (!d->complete && d->expected >= 0 &&
         d->stored + d->duplicates + d->failed >= d->expected) {
         d->complete = 1;
         self->complete++;
+        if (d->fed_ns)
+            self->in_flight--;
     }
 }
 
@@ -70,8 +93,11 @@ void bl_tracker_fed(bl_tracker *self, uint64_t id, uint64_t now_ns)
 {
     bl_tracker_doc *d = doc_of(self, (int64_t)id);
     if (d) {
+        if (!d->fed_ns && !d->complete)
+            self->in_flight++;
         d->fed_ns = now_ns;
         d->feeds++;
+        recount(self, d);
     }
 }
 
@@ -102,11 +128,13 @@ void bl_tracker_abandon(bl_tracker *self, uint64_t id, const char *reason)
     if (missing < 1)
         missing = 1;
     d->expected = d->stored + d->duplicates + d->failed + missing;
+    d->abandoned = 1;
     d->failed += missing;
     self->failed += missing;
     if (!d->reason[0])
         bl_strlcpy(d->reason, reason, sizeof d->reason);
     check_complete(self, d);
+    recount(self, d);
 }
 
 bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note,
@@ -145,8 +173,24 @@ bl_tracker_doc *bl_tracker_apply(bl_tracker *self, const bl_note *note,
     }
     d->progress_ns = now_ns;
     check_complete(self, d);
+    recount(self, d);
     return d;
 }
+
+void bl_tracker_skip(bl_tracker *self, uint64_t id, int64_t outcomes)
+{
+    bl_tracker_doc *d = doc_of(self, (int64_t)id);
+    if (!d || d->complete)
+        return;
+    d->skipped = 1;
+    d->expected = outcomes;
+    d->complete = 1;
+    self->complete++;
+    self->skipped++;
+    self->skipped_pages += outcomes;
+}
+
+size_t bl_tracker_in_flight(const bl_tracker *self) { return self->in_flight; }
 
 size_t bl_tracker_outstanding(const bl_tracker *self)
 {
@@ -162,8 +206,10 @@ void bl_tracker_progress(const bl_tracker *self, double elapsed_s,
     out->pages_failed = self->failed;
     out->pages_duplicate = self->duplicates;
     out->eta_s = -1;
-    if (self->complete > 0 && self->complete < self->count)
-        out->eta_s = elapsed_s / (double)self->complete *
+    /* Files skipped on resuming took no time: the rate is of the rest. */
+    size_t done = self->complete - self->skipped;
+    if (done > 0 && self->complete < self->count)
+        out->eta_s = elapsed_s / (double)done *
                      (double)(self->count - self->complete);
     else if (self->complete == self->count)
         out->eta_s = 0;

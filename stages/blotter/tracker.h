@@ -32,6 +32,12 @@ typedef struct bl_tracker_doc {
     uint64_t fed_ns;    /* when it was last fed (monotonic), 0 = not yet */
     uint64_t progress_ns; /* when its last outcome arrived */
     int feeds;          /* how often it was fed */
+    int stalls;         /* how often it was fed again for want of outcome */
+    int abandoned;      /* given up: no outcome after several feeds */
+    int64_t units;      /* its share of pages_in_flight */
+    int unannounced;    /* its share of unannounced */
+    int skipped;        /* settled by an earlier run of the batch */
+    int recorded;       /* the writer confirmed its settled record */
 } bl_tracker_doc;
 
 typedef struct bl_tracker {
@@ -40,6 +46,12 @@ typedef struct bl_tracker {
     size_t cap;
     size_t complete;
     int64_t stored, duplicates, failed; /* outcomes over all documents */
+    size_t skipped;                     /* documents settled before */
+    int64_t skipped_pages;              /* their outcomes */
+    size_t in_flight;                   /* documents fed and not complete */
+    int64_t pages_in_flight;            /* their outcomes still to come (a
+                                           file not yet opened counts 1) */
+    int64_t unannounced;                /* in flight, page count unknown */
     uint64_t next_stall_check_ns;
 } bl_tracker;
 
@@ -65,6 +77,15 @@ uint64_t bl_tracker_stalled(bl_tracker *self, uint64_t now_ns,
 /* Gives up on a document: counts its missing outcomes as failed with the
  * reason given and completes it. */
 void bl_tracker_abandon(bl_tracker *self, uint64_t id, const char *reason);
+
+/* Marks document id as settled by an earlier run (resuming a batch) with
+ * that many outcomes: it is complete and is not fed. Its outcomes count in
+ * skipped_pages, not in stored/duplicates/failed. */
+void bl_tracker_skip(bl_tracker *self, uint64_t id, int64_t outcomes);
+
+/* Documents fed and not yet complete: the work in flight (see also
+ * pages_in_flight and unannounced). */
+size_t bl_tracker_in_flight(const bl_tracker *self);
 
 size_t bl_tracker_outstanding(const bl_tracker *self);
 

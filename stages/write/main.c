@@ -19,6 +19,7 @@
 #include "db/records.h"
 #include "runtime/worker.h"
 #include "write/gate.h"
+#include "write/report.h"
 
 typedef struct write_ctx {
     bl_db *db;
@@ -100,6 +101,14 @@ static int on_note(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    const bl_note *note, bl_err *err)
 {
     bl_db *db = ((write_ctx *)vctx)->db;
+    if (bl_report_is_report(note)) {
+        /* Answered either way, so the front end never waits in vain. */
+        int rc = bl_report_store(db, note, err);
+        int64_t num[4] = {rc, (int64_t)hdr->doc_id, 0, 0};
+        bl_worker_event(w, "recorded", note->path, rc ? err->msg : note->kind,
+                        num);
+        return rc;
+    }
     if (strcmp(note->kind, "error") != 0)
         return bl_err_set(err, BL_EFORMAT, "unexpected note '%s'", note->kind);
     int page = (int)note->num[0];

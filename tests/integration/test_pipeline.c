@@ -299,7 +299,29 @@ static pid_t find_process(const char *word1, const char *word2)
     return found;
 }
 
-/* Runs a 40-page batch, kills detect with SIGKILL as soon as it has work,
+/* Pages stored so far, read while the writer works (WAL: no blocking);
+ * -1 before the database can be read. */
+static int64_t stored_now(const char *db_path)
+{
+    if (access(db_path, F_OK) != 0)
+        return -1;
+    sqlite3 *db;
+    int64_t n = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pages", -1, &st, NULL) ==
+            SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+/* Runs a 40-page batch, kills detect with SIGKILL once pages are stored,
  * and returns the exit status of `blotter run`; *err_text gets its stderr. */
 static int run_and_kill_detect(int max_restarts, const char *db_path,
                                char **err_text)
@@ -327,15 +349,14 @@ static int run_and_kill_detect(int max_restarts, const char *db_path,
                         (char *)db_path, pages, NULL};
         _exit(run_cmd(argv, "/dev/null", errf, TIMEOUT_S));
     }
-    /* Kill detect once it runs, while the batch is under way. */
-    pid_t victim = 0;
-    for (int i = 0; i < 1000 && !victim; i++) {
-        victim = find_process("blotter-detect", run_dir);
-        if (!victim)
-            usleep(10000);
-    }
-    cr_assert_gt(victim, 0, "detect never started");
-    usleep(300000);
+    /* Kill detect while the batch is under way: once the first pages are
+     * stored (a kill before the pipeline is up is a failed start, which
+     * is not restarted). */
+    for (int i = 0; i < 30000 && stored_now(db_path) < 2; i++)
+        usleep(10000);
+    cr_assert_geq(stored_now(db_path), 2, "no page stored in time");
+    pid_t victim = find_process("blotter-detect", run_dir);
+    cr_assert_gt(victim, 0, "detect is not running");
     kill(victim, SIGKILL);
 
     int status;
