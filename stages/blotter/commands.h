@@ -17,5 +17,6 @@ int bl_cmd_samples(int argc, char **argv);  /* cmd_samples.c */
 int bl_cmd_data(int argc, char **argv);     /* cmd_data.c */
 int bl_cmd_train(int argc, char **argv);    /* cmd_train.c */
 int bl_cmd_eval(int argc, char **argv);     /* cmd_eval.c */
+int bl_cmd_backup(int argc, char **argv);   /* cmd_backup.c */
 
 #endif

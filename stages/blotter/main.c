@@ -24,6 +24,7 @@ static const struct {
     {"train", bl_cmd_train, "train a stage model"},
     {"eval", bl_cmd_eval, "measure a model or the whole pipeline"},
     {"data", bl_cmd_data, "fetch and verify training data (MNIST)"},
+    {"backup", bl_cmd_backup, "copy the database safely while the pipeline writes"},
 };
 
 static void usage(FILE *out)
