@@ -40,6 +40,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 BENCH_ROOT=$root
 BENCH_MODE=full
+invocation="$(env | grep -E '^BENCH_(SIZES|INSTANCE_PAGES|OCR_PAGES|SEED)=' | sort | tr '\n' ' ')bench/run.sh $*"
 skip=" "
 while [ $# -gt 0 ]; do
     case $1 in
@@ -74,7 +75,7 @@ rm -f "$BENCH_OUT"/*.md "$BENCH_OUT"/*.tsv "$BENCH_OUT"/*.txt "$BENCH_OUT"/*.log
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 {
-    echo "Run of $(bench_facts); source tree at commit $commit."
+    echo "\`$invocation\`: run of $(bench_facts); source tree at commit $commit."
     echo "Batch sizes $BENCH_SIZES pages; $BENCH_INSTANCE_PAGES pages for the instance runs,"
     echo "$BENCH_OCR_PAGES for Tesseract; evaluation pages of seed $BENCH_SEED (\`blotter samples\`,"
     echo "MNIST test digits, every artefact at its default)."
