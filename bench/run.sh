@@ -28,8 +28,8 @@
 #
 # --quick: 20, 50 and 100 pages instead of 100, 1,000 and 10,000; 50
 # pages for the instance runs instead of 1,000; 20 for Tesseract instead
-# of 100; best of 1 instead of 4 against PyTorch. About ten minutes on two
-# cores. The full run takes hours (generating and running 10,000 pages).
+# of 100; best of 1 instead of 4 against PyTorch. About 15-20 minutes on two
+# busy cores. The full run takes hours (generating and running 10,000 pages).
 # --skip NAME leaves out one benchmark (classify, throughput, ocr, or a
 # plugged-in folder's name). Environment: BENCH_SIZES, BENCH_INSTANCE_PAGES,
 # BENCH_OCR_PAGES, BENCH_SEED override the sizes (bench/lib/common.sh).
