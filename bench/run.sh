@@ -31,8 +31,9 @@
 # of 100; best of 1 instead of 4 against PyTorch. About 15-20 minutes on two
 # busy cores. The full run takes hours (generating and running 10,000 pages).
 # --skip NAME leaves out one benchmark (classify, throughput, ocr, or a
-# plugged-in folder's name). Environment: BENCH_SIZES, BENCH_INSTANCE_PAGES,
-# BENCH_OCR_PAGES, BENCH_SEED override the sizes (bench/lib/common.sh).
+# plugged-in folder's name); its fragments of the last run stay.
+# Environment: BENCH_SIZES, BENCH_INSTANCE_PAGES, BENCH_OCR_PAGES,
+# BENCH_SEED override the sizes (bench/lib/common.sh).
 # A failing benchmark is reported and the others still run; the exit
 # status is then 1.
 set -eu
@@ -69,8 +70,9 @@ echo "bench/run.sh: $BENCH_MODE run; building into $BENCH_BUILD" >&2
 cmake -S . -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DBLOTTER_TESTS=OFF >/dev/null
 cmake --build "$BENCH_BUILD" -j2 >/dev/null
 
-# Results of this mode are replaced, not mixed with an older run's.
-rm -f "$BENCH_OUT"/*.md "$BENCH_OUT"/*.tsv "$BENCH_OUT"/*.txt "$BENCH_OUT"/*.log
+# Each benchmark run replaces its own fragments of this mode; one left out
+# with --skip keeps those of its last run (each fragment is dated).
+rm -f "$BENCH_OUT/00-run.md" "$BENCH_OUT/zz-not-run.md"
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
@@ -78,7 +80,8 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
     echo "\`$invocation\`: run of $(bench_facts); source tree at commit $commit."
     echo "Batch sizes $BENCH_SIZES pages; $BENCH_INSTANCE_PAGES pages for the instance runs,"
     echo "$BENCH_OCR_PAGES for Tesseract; evaluation pages of seed $BENCH_SEED (\`blotter samples\`,"
-    echo "MNIST test digits, every artefact at its default)."
+    echo "MNIST test digits, every artefact at its default). A benchmark left out with"
+    echo "\`--skip\` shows its last run's fragment, with that run's own date and commands."
 } >"$BENCH_OUT/00-run.md"
 
 # The largest page set first: the smaller ones are cut from it.
@@ -92,6 +95,7 @@ failed=""
 run_bench() { # name script
     case $skip in *" $1 "*) echo "bench/run.sh: skipping $1 (--skip)" >&2; return 0 ;; esac
     echo "bench/run.sh: == $1 ($2) ==" >&2
+    rm -f "$BENCH_OUT/$1".* "$BENCH_OUT/$1"-*
     log=$BENCH_OUT/$1.log
     if ! "$2" >"$log.out" 2>"$log"; then
         failed="$failed $1"
