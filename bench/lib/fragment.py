@@ -56,7 +56,7 @@ def throughput(batch_path, inst_path, out_dir, before, after):
     md += ["Wall time is elapsed time on a shared machine; CPU is user + system time",
            "of `blotter run` and every stage process (wait4), the fairer figure",
            "when other jobs compete for the cores. Accuracy is `blotter eval",
-           "pipeline` on the same run (definitions: "Whole pipeline on synthetic pages", below).", "",
+           'pipeline` on the same run (definitions: "Whole pipeline on synthetic pages", below).', "",
            "| pages | wall s | pages/s (wall) | CPU s | CPU ms/page | pages per CPU-second | field exact | digit accuracy |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     tsv = ["pages\twall_s\tpages_per_s\tcpu_s\tcpu_ms_per_page\t" +

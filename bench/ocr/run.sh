@@ -49,4 +49,5 @@ r["true_fields"] = r["blotter"]["eval"]["true_fields"]
 print(json.dumps(r))
 PY
 after=$(bench_facts)
+cp "$work/ocr.json" "$BENCH_OUT/ocr-raw.json"   # to draw the fragment again
 "$BENCH_PYTHON" bench/lib/fragment.py ocr "$work/ocr.json" "$BENCH_OUT" "$before" "$after"

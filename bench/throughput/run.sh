@@ -53,5 +53,8 @@ bench_conf "$work/all.conf" "pipeline.runtime_dir=$rt" instances.ingest=2 \
 run_one "2 of each middle stage" "$work/all.conf" "$dir" "$work/inst.jsonl"
 
 facts_after=$(bench_facts)
+# The raw lines, to draw the fragments again.
+cp "$work/batch.jsonl" "$BENCH_OUT/throughput-raw-batch.jsonl"
+cp "$work/inst.jsonl" "$BENCH_OUT/throughput-raw-instances.jsonl"
 "$BENCH_PYTHON" bench/lib/fragment.py throughput "$work/batch.jsonl" "$work/inst.jsonl" \
     "$BENCH_OUT" "$facts_before" "$facts_after"
