@@ -10,7 +10,7 @@ import sys
 
 src, out, sets = sys.argv[1], sys.argv[2], sys.argv[3:]
 base = os.path.dirname(os.path.abspath(src))
-want = {}
+want = {}  # later settings of the same key win
 for s in sets:
     k, _, v = s.partition("=")
     want[k] = v

@@ -56,9 +56,12 @@ def throughput(batch_path, inst_path, out_dir, before, after):
     md += ["Wall time is elapsed time on a shared machine; CPU is user + system time",
            "of `blotter run` and every stage process (wait4), the fairer figure",
            "when other jobs compete for the cores. Accuracy is `blotter eval",
-           'pipeline` on the same run (definitions: "Whole pipeline on synthetic pages", below).', "",
-           "| pages | wall s | pages/s (wall) | CPU s | CPU ms/page | pages per CPU-second | field exact | digit accuracy |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           'pipeline` on the same run (definitions: "Whole pipeline on synthetic pages", below).',
+           "Files fed again: files the front end fed a second time for want of an",
+           "outcome within `retry_timeout` (3600 s in these runs; their second pass",
+           "would be in the CPU figure).", "",
+           "| pages | wall s | pages/s (wall) | CPU s | CPU ms/page | pages per CPU-second | field exact | digit accuracy | files fed again |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     tsv = ["pages\twall_s\tpages_per_s\tcpu_s\tcpu_ms_per_page\t" +
            "\t".join(f"{s}_cpu_ms\t{s}_rss_mib" for s in STAGES)]
     for r in batch:
@@ -67,7 +70,8 @@ def throughput(batch_path, inst_path, out_dir, before, after):
         ev = r.get("eval", {})
         md.append(f"| {n:,} | {r['run']['seconds']:.1f} | {r['run']['pages_per_second']:.2f} | "
                   f"{cpu:.1f} | {1000 * cpu / n:.0f} | {n / cpu:.2f} | "
-                  f"{fig(ev.get('field_exact_accuracy'))} | {fig(ev.get('digit_accuracy'))} |")
+                  f"{fig(ev.get('field_exact_accuracy'))} | {fig(ev.get('digit_accuracy'))} | "
+                  f"{r.get('files_fed_again', '-')} |")
         st = r["run"]["stages"]
         tsv.append(f"{n}\t{r['run']['seconds']:.3f}\t{r['run']['pages_per_second']:.4f}\t"
                    f"{cpu:.3f}\t{1000 * cpu / n:.2f}\t" + "\t".join(
@@ -96,8 +100,8 @@ def throughput(batch_path, inst_path, out_dir, before, after):
         "# turn, then with all four at 2",
     ])
     md += ["| configuration | wall s | pages/s (wall) | CPU ms/page | " +
-           " | ".join(f"{s} busy s" for s in STAGES[:4]) + " | field exact |",
-           "| --- | --- | --- | --- | " + "--- | " * 4 + "--- |"]
+           " | ".join(f"{s} busy s" for s in STAGES[:4]) + " | field exact | files fed again |",
+           "| --- | --- | --- | --- | " + "--- | " * 4 + "--- | --- |"]
     tsv = ["label\tpages_per_s\tpages_per_cpu_s\tcpu_ms_per_page"]
     for r in inst:
         p = r["run"]["pages"]
@@ -106,7 +110,8 @@ def throughput(batch_path, inst_path, out_dir, before, after):
         md.append(f"| {r['label']} | {r['run']['seconds']:.1f} | {r['run']['pages_per_second']:.2f} | "
                   f"{1000 * cpu / p:.0f} | " +
                   " | ".join(f"{st[s]['busy_seconds']:.1f}" for s in STAGES[:4]) +
-                  f" | {fig(r.get('eval', {}).get('field_exact_accuracy'))} |")
+                  f" | {fig(r.get('eval', {}).get('field_exact_accuracy'))} | "
+                  f"{r.get('files_fed_again', '-')} |")
         tsv.append(f"{r['label']}\t{r['run']['pages_per_second']:.4f}\t{p / cpu:.4f}\t"
                    f"{1000 * cpu / p:.2f}")
     md += ["", "Busy seconds are summed over a stage's instances. On two shared cores a",

@@ -7,7 +7,8 @@ one JSON object: blotter's own summary (pages, seconds, per-stage items,
 busy and CPU seconds), the CPU time of the whole process tree (user +
 system of blotter and every stage it waited for, from wait4), each
 stage's peak resident set (VmHWM of each stage process, the largest over
-a stage's instances), and, with TRUTH, `blotter eval pipeline --json`.
+a stage's instances), the number of files the front end fed again (retry_timeout), and, with
+TRUTH, `blotter eval pipeline --json`.
 
 Peak RSS: every stage process is a child of `blotter run`; /proc/PID/status
 is read every 50 ms while it runs. VmHWM is the kernel's own high-water
@@ -53,7 +54,8 @@ def status(pid):
 
 cmd = [blotter, "run", "--config", conf, "--db", db, "--json", "--quiet", pages]
 t0 = time.monotonic()
-proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+errlog = open(db + ".stderr", "w+")
+proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog)
 peak = {}      # pid -> (name, VmHWM KiB)
 front_hwm = 0
 while proc.poll() is None:
@@ -72,6 +74,14 @@ wall = time.monotonic() - t0
 if proc.returncode != 0:
     sys.exit(f"pipe_run.py: {' '.join(cmd)} exited {proc.returncode}")
 summary = json.loads(out)
+errlog.seek(0)
+errtext = errlog.read()
+errlog.close()
+os.unlink(db + ".stderr")
+sys.stderr.write(errtext)
+# Files the front end fed again after [pipeline] retry_timeout without an
+# outcome: their second pass is in the CPU time too.
+refed = errtext.count("feeding it again")
 rss = {}
 for name, h in peak.values():
     stage = name.replace("blotter-", "")
@@ -84,6 +94,7 @@ result = {
     "tree_cpu_seconds": ru.ru_utime + ru.ru_stime,
     "front_peak_rss_kib": front_hwm,
     "stage_peak_rss_kib": rss,
+    "files_fed_again": refed,
     "run": summary,
 }
 if truth:
