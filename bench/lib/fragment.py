@@ -164,6 +164,10 @@ def ocr(path, out_dir, before, after):
                    f"{ev.get('digit_accuracy') or 0:.4f}\t{ev.get('field_precision') or 0:.4f}\t"
                    f"{ev.get('field_recall') or 0:.4f}\t{n / cpu:.3f}")
     mode = os.environ.get("BENCH_MODE", "quick")
+    again = r["blotter"].get("files_fed_again", 0)
+    if again:
+        md += ["", f"In blotter's run the front end fed {again} files again for want of an",
+               "outcome within `retry_timeout`; their second pass is in blotter's time."]
     md += ["", f"{r['true_fields']} true fields.", "",
            f"![blotter against Tesseract](img/bench-ocr-{mode}.png)"]
     write(out_dir, "ocr", md, tsv)
