@@ -41,7 +41,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 BENCH_ROOT=$root
 BENCH_MODE=full
-invocation="$(env | grep -E '^BENCH_(SIZES|INSTANCE_PAGES|OCR_PAGES|SEED)=' | sort | tr '\n' ' ')bench/run.sh $*"
+invocation="$(env | grep -E '^BENCH_(SIZES|INSTANCE_PAGES|OCR_PAGES|SEED)=' | sort | sed 's/=\(.*\)$/="\1"/' | tr '\n' ' ')bench/run.sh $*"
 skip=" "
 while [ $# -gt 0 ]; do
     case $1 in
