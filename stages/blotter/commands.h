@@ -22,5 +22,6 @@ int bl_cmd_train_write(int argc, char **argv); /* cmd_train_write.c */
 int bl_cmd_train_finetune(int argc, char **argv); /* cmd_train_finetune.c */
 int bl_cmd_eval(int argc, char **argv);     /* cmd_eval.c */
 int bl_cmd_keys(int argc, char **argv);     /* cmd_keys.c */
+int bl_cmd_backup(int argc, char **argv);   /* cmd_backup.c */
 
 #endif

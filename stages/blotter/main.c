@@ -27,6 +27,7 @@ static const struct {
     {"eval", bl_cmd_eval, "measure a model or the whole pipeline"},
     {"data", bl_cmd_data, "fetch and verify training data (MNIST)"},
     {"keys", bl_cmd_keys, "make CURVE key pairs for stages on several hosts"},
+    {"backup", bl_cmd_backup, "copy the database safely while the pipeline writes"},
 };
 
 static void usage(FILE *out)
