@@ -21,19 +21,22 @@
  *     nearest neighbour within 0.3 of it, and pieces whose boxes just meet
  *     join when together no wider than a digit. Pieces left shorter than
  *     0.35 of the digit height (dots, dashes, line remnants) are dropped.
- *  4. A piece wider than 0.8 digit heights in u may be touching digits.
+ *  4. A piece wider than one digit height in u may be touching digits.
  *     Candidate cuts are the local minima of its deslanted projection
  *     (at most 10, apart by 0.12 heights), each described by
  *     BL_SEGMENT_CUT_FEATURES numbers (ink on the cut against the stroke
- *     width, position, contour depth, crossings) and scored P(cut) by the
- *     cut scorer (a tiny MLP, `blotter train segment`) or, without one, by
- *     its ink. With the digit classifier, every part between two cuts
- *     (or the piece's ends) is normalised and classified in one batch and
- *     a dynamic programme picks the segmentation that maximises the sum of
- *     log P(cut), log of each part's best class probability and a width
- *     prior; without it, the piece is cut into round(width / 0.62 height)
- *     parts at the likeliest cuts near the nominal boundaries, refused
- *     when a part comes out shorter than a digit.
+ *     width, position, contour depth, crossings). With the cut scorer (a
+ *     tiny MLP, `blotter train segment`) the cuts with P(cut) >= 0.5 are
+ *     made, and the digit classifier, when loaded, confirms each split of
+ *     a piece no wider than 1.6 heights (the parts must read better than
+ *     the whole) and may make the likeliest doubted cut the same way.
+ *     Without a scorer, a piece wider than 1.25 heights is cut into
+ *     round(width / 0.75 height) parts at the cuts likeliest by their ink
+ *     near the nominal boundaries, refused when a part comes out shorter
+ *     than a digit; with only the classifier, every part between two cuts
+ *     is classified in one batch and a dynamic programme picks the
+ *     segmentation that maximises the sum of log P(cut), log of each
+ *     part's best class probability and a width prior.
  *  5. Each digit is rebuilt from its own pixels only (its components, and
  *     its stretch of u between cuts) and normalised with
  *     bl_image_mnist_normalize.
@@ -82,6 +85,8 @@ enum {
 #define TOOTH_TOP 0.35   /* a comb tooth starts this far below the digits' top */
 #define WIDE_ONE 1.6     /* wider pieces are never one digit (x height) */
 #define SPLIT_MARGIN 0.0 /* parts' mean log P over the whole's, to split */
+#define CUT_MAYBE 0.05   /* a doubted cut the classifier may still make ... */
+#define DOUBT_MARGIN 0.0 /* ... when the parts' mean log P is this much higher */
 #define SLANT_LO -0.3
 #define SLANT_HI 0.6
 #define SLANT_STEP 0.05
@@ -688,7 +693,7 @@ static int split_by_scores(const piece *p, int digit_h, const cutcand *c, int nc
  * the piece is too wide for one digit. Returns the cuts kept (all or
  * none). */
 static int check_split(bl_segment *self, const piece *p, const geom *g, int digit_h,
-                       const int *chosen, int nch)
+                       const int *chosen, int nch, double margin)
 {
     if (nch == 0 || p->u1 - p->u0 > WIDE_ONE * digit_h)
         return nch;
@@ -713,7 +718,7 @@ static int check_split(bl_segment *self, const piece *p, const geom *g, int digi
     for (int k = 1; k < nb; k++)
         parts += log(fmax(probs[k * 10 + cls[k]], 1e-6));
     parts /= nb - 1;
-    return parts > whole + SPLIT_MARGIN ? nch : 0;
+    return parts > whole + margin ? nch : 0;
 }
 
 static int cmp_piece_u(const void *pa, const void *pb)
@@ -910,8 +915,22 @@ int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **di
             if (nch == 0 && !(self && self->clf && !self->cut) &&
                 p->u1 - p->u0 > SPLIT_RULES * mh)
                 nch = split_by_rules(p, mh, c, nc, chosen);
-            if (self && self->cut && self->clf)
-                nch = check_split(self, p, g, mh, chosen, nch);
+            if (self && self->cut && self->clf) {
+                nch = check_split(self, p, g, mh, chosen, nch, SPLIT_MARGIN);
+                /* A join the scorer doubts: its likeliest cut is made only
+                 * when the classifier reads the halves far better. */
+                if (nch == 0) {
+                    int bi = -1, min_w = (int)(MIN_PART * mh);
+                    for (int k = 0; k < nc; k++)
+                        if (c[k].p >= CUT_MAYBE && c[k].u - p->u0 >= min_w &&
+                            p->u1 - c[k].u >= min_w && (bi < 0 || c[k].p > c[bi].p))
+                            bi = k;
+                    if (bi >= 0) {
+                        chosen[0] = c[bi].u;
+                        nch = check_split(self, p, g, mh, chosen, 1, DOUBT_MARGIN);
+                    }
+                }
+            }
         }
         nch = imin(nch, MAX_PARTS - 1);
         if (nch > 0) {
