@@ -79,6 +79,9 @@ void bl_conf_defaults(bl_conf *self)
     bl_strlcpy(self->model[BL_STAGE_DETECT],
                BL_SOURCE_DIR "/models/detect-regions.blm",
                sizeof self->model[BL_STAGE_DETECT]);
+    bl_strlcpy(self->model[BL_STAGE_SEGMENT],
+               BL_SOURCE_DIR "/models/segment-cuts.blm",
+               sizeof self->model[BL_STAGE_SEGMENT]);
     bl_strlcpy(self->model[BL_STAGE_CLASSIFY],
                BL_SOURCE_DIR "/models/classify-cnn.blm",
                sizeof self->model[BL_STAGE_CLASSIFY]);

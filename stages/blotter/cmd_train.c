@@ -849,6 +849,8 @@ int bl_cmd_train(int argc, char **argv)
         return bl_cmd_train_detect(argc, argv);
     if (strcmp(argv[1], "write") == 0)
         return bl_cmd_train_write(argc, argv);
+    if (strcmp(argv[1], "segment") == 0)
+        return bl_cmd_train_segment(argc, argv);
     fprintf(stderr, "blotter train: training is not available for '%s' yet\n", argv[1]);
     return 2;
 }

@@ -60,6 +60,8 @@ int bl_detgen_parse(int argc, char **argv, const char *cmd, const char *usage,
             o->classify = v;
         else if (strcmp(a, "--out") == 0)
             o->out = v;
+        else if (strcmp(a, "--dump") == 0)
+            o->dump = v;
         else {
             fprintf(stderr, "%s: unknown option %s\n%s", cmd, a, usage);
             return 2;

@@ -25,6 +25,7 @@
 int bl_cmd_eval_detect(int argc, char **argv);   /* eval_detect.c */
 int bl_cmd_eval_segment(int argc, char **argv);  /* eval_segment.c */
 int bl_cmd_train_detect(int argc, char **argv);  /* cmd_train_detect.c */
+int bl_cmd_train_segment(int argc, char **argv); /* cmd_train_segment.c */
 
 typedef struct bl_ingest bl_ingest;
 
@@ -36,11 +37,13 @@ typedef struct bl_detgen {
 
 /* Common options of the four commands, parsed from argv[2..]:
  *   --pages N --seed S --data DIR --config F --model F|none
- *   --classify F|none --rotate P --touching P --out F --epochs N --verbose */
+ *   --classify F|none --rotate P --touching P --out F --epochs N --verbose
+ *   --dump DIR */
 typedef struct bl_detgen_opts {
     long pages;
     uint64_t seed;
     const char *data, *config, *model, *classify, *out;
+    const char *dump;       /* eval segment: folder for the crops of misread fields */
     double rotate, touching;
     int epochs;
     int verbose;

@@ -7,15 +7,18 @@
  * default), normalises them with ingest and detects their fields as the
  * pipeline does (the configured models), then segments every detected
  * field that matches a true field (IoU >= 0.5) with the cut scorer given
- * (else [models] segment) and, with --classify, the classifier-scored
- * splitting of touching digits (the stage itself does not use it). Against the truth it reports:
+ * (else [models] segment) and, as the stage does, the classifier of
+ * [models] classify checking the scorer's splits (--classify F|none:
+ * another or none; without a cut scorer, --classify F chooses the cuts by
+ * the classifier-scored lattice instead). Against the truth it reports:
  *   count accuracy: the share of those fields cut into exactly their
  *     number of digits (overall and on touching fields);
  *   digit box accuracy: the share of their true digits matched one-to-one
  *     by a cut digit with box IoU >= 0.5 (file pixels);
  * and, classifying the digits, the end-to-end figures of `blotter eval
  * pipeline` (exact-match over all true fields, digit accuracy, exact-match
- * on touching fields), plus detect + segment CPU time per page.
+ * on touching fields), the misread fields by cause, plus detect + segment
+ * CPU time per page.
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,15 +34,35 @@
 static const char USAGE[] =
     "usage: blotter eval segment [--pages N] [--seed S] [--model F|none]\n"
     "         [--classify F|none] [--rotate P] [--touching P] [--data DIR] [--config F]\n"
-    "         [--verbose]\n"
+    "         [--verbose] [--dump DIR]\n"
     "Defaults: --pages 200 --seed 5001 --rotate 0.1 --touching 0.1, MNIST test digits,\n"
-    "the models of pipeline.conf; --classify F splits touching digits with F.\n"
+    "the models of pipeline.conf; --classify F|none: the classifier segmentation\n"
+    "consults (by default [models] classify when a cut scorer is used).\n"
     "Prints count and digit box accuracy of the segmentation of the detected\n"
-    "fields and the end-to-end accuracy.\n";
+    "fields and the end-to-end accuracy. --dump DIR writes each misread field's\n"
+    "crop, its cut digits outlined, as DIR/pPAGE-NAME-TRUE-READ.png.\n";
 
 static const char *pick(const char *opt, const char *conf)
 {
     return opt ? (strcmp(opt, "none") == 0 ? "" : opt) : conf;
+}
+
+/* Why a true field was not read exactly, in the order the pipeline loses
+ * it: detection (no box at IoU >= 0.5: nothing there, or a box that
+ * overlaps it, split or merged with other ink), segmentation (too few or too
+ * many digits; the right count but a digit box not matching its true one
+ * at IoU >= 0.5) or the classifier (count and boxes right). */
+enum { CAUSE_MISSED, CAUSE_SPLIT, CAUSE_UNDER, CAUSE_OVER, CAUSE_CUT, CAUSE_CLASS, CAUSE_N };
+static const char *const CAUSE_NAME[CAUSE_N] = {
+    "missed (no box overlaps)", "split or merged (IoU < 0.5)", "too few digits",
+    "too many digits", "right count, a digit box wrong", "misclassified"};
+
+static int overlapped(const bl_box *boxes, int n, const bl_samples_field *f)
+{
+    for (int i = 0; i < n; i++)
+        if (bl_detgen_iou(boxes[i], f->box) > 0)
+            return 1;
+    return 0;
 }
 
 /* Digits matched one-to-one at IoU >= 0.5, greedily by best IoU. */
@@ -65,6 +88,53 @@ static int digits_matched(const bl_box *got, int n, const bl_samples_field *f)
     }
 }
 
+/* Writes a misread field's crop (cut digits outlined in gray) as
+ * DIR/pPAGE-NAME-VALUE-READ.png for inspection. */
+static void dump_field(const char *dir, long page, const bl_samples_field *f,
+                       const bl_image *clean, const bl_image *raw, bl_box box,
+                       const bl_segment_digit *d, int nd, const char *value)
+{
+    /* Widened by a margin; the ink line removal took shows light gray. */
+    int m = 30;
+    int x0 = box.x - m < 0 ? 0 : box.x - m, y0 = box.y - m < 0 ? 0 : box.y - m;
+    int x1 = box.x + box.w + m, y1 = box.y + box.h + m;
+    x1 = x1 > clean->width ? clean->width : x1;
+    y1 = y1 > clean->height ? clean->height : y1;
+    bl_box wide = {x0, y0, x1 - x0, y1 - y0};
+    bl_image *crop = bl_image_crop(clean, wide);
+    bl_image *before = bl_image_crop(raw, wide);
+    bl_image *g = bl_image_new(crop->width, crop->height);
+    for (int y = 0; y < crop->height; y++)
+        for (int x = 0; x < crop->width; x++)
+            BL_PIX(g, x, y) = BL_PIX(crop, x, y) ? 0 : BL_PIX(before, x, y) ? 200 : 255;
+    bl_image_destroy(&before);
+    for (int q = 0; q < nd; q++) {
+        bl_box b = d[q].box;
+        b.x += box.x - wide.x;
+        b.y += box.y - wide.y;
+        for (int x = b.x; x < b.x + b.w; x++) {
+            if (BL_PIX(g, x, b.y) == 255)
+                BL_PIX(g, x, b.y) = 160;
+            if (BL_PIX(g, x, b.y + b.h - 1) == 255)
+                BL_PIX(g, x, b.y + b.h - 1) = 160;
+        }
+        for (int y = b.y; y < b.y + b.h; y++) {
+            if (BL_PIX(g, b.x, y) == 255)
+                BL_PIX(g, b.x, y) = 160;
+            if (BL_PIX(g, b.x + b.w - 1, y) == 255)
+                BL_PIX(g, b.x + b.w - 1, y) = 160;
+        }
+    }
+    char path[BL_PATH_MAX];
+    snprintf(path, sizeof path, "%s/p%03ld-%s-%s-%s.png", dir, page, f->name, f->value,
+             value[0] ? value : "none");
+    bl_err err = {0};
+    if (bl_image_write_png(g, path, 300, 0, &err) != BL_OK)
+        fprintf(stderr, "blotter eval segment: %s\n", err.msg);
+    bl_image_destroy(&g);
+    bl_image_destroy(&crop);
+}
+
 int bl_cmd_eval_segment(int argc, char **argv)
 {
     bl_detgen_opts o = {.pages = 200, .seed = 5001, .rotate = 0.1, .touching = 0.1,
@@ -84,11 +154,14 @@ int bl_cmd_eval_segment(int argc, char **argv)
     bl_detect *det = NULL;
     bl_segment *seg = NULL;
     bl_classifier *clf = NULL;
-    /* Segmentation uses a classifier only when asked, as the stage does. */
-    const char *clf_path = o.classify ? pick(o.classify, "") : "";
+    /* As the stage: with a cut scorer, the classifier of [models] classify
+     * checks its splits (--classify F|none overrides). */
+    const char *cut_path = pick(o.model, g.conf.model[BL_STAGE_SEGMENT]);
+    const char *clf_path =
+        o.classify ? pick(o.classify, "") : (cut_path[0] ? g.conf.model[BL_STAGE_CLASSIFY] : "");
     det = bl_detect_new(g.conf.model[BL_STAGE_DETECT], &err);
     if (det)
-        seg = bl_segment_new(pick(o.model, g.conf.model[BL_STAGE_SEGMENT]), clf_path, &err);
+        seg = bl_segment_new(cut_path, clf_path, &err);
     /* The digits are read with the pipeline's classifier whatever
      * segmentation itself was given. */
     const char *read_path = g.conf.model[BL_STAGE_CLASSIFY];
@@ -100,7 +173,7 @@ int bl_cmd_eval_segment(int argc, char **argv)
     }
     long true_fields = 0, true_digits = 0, seg_fields = 0, count_ok = 0, touch_fields = 0,
          touch_seg = 0, touch_count_ok = 0, seg_digits = 0, box_ok = 0;
-    long exact = 0, digit_err = 0, touch_exact = 0;
+    long exact = 0, digit_err = 0, touch_exact = 0, cause[CAUSE_N] = {0};
     uint64_t cpu = 0;
     for (long k = 0; k < o.pages; k++) {
         bl_work *work = NULL;
@@ -111,6 +184,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
         }
         bl_box *boxes = NULL;
         int n = 0;
+        /* The page before line removal, for the dumps. */
+        bl_image *raw = o.dump ? bl_image_crop(work->page, (bl_box){0, 0, work->page->width,
+                                                                    work->page->height})
+                               : NULL;
         uint64_t t0 = bl_time_cpu_ns();
         int rc = bl_detect_run(det, work->page, &boxes, &n, NULL, &err);
         cpu += bl_time_cpu_ns() - t0;
@@ -126,6 +203,9 @@ int bl_cmd_eval_segment(int argc, char **argv)
                                              work->src_height, boxes[i]);
         bl_detgen_match(src, n, &truth, match, NULL);
         int field_err[BL_SAMPLES_MAX_FIELDS], field_exact[BL_SAMPLES_MAX_FIELDS] = {0};
+        int field_cause[BL_SAMPLES_MAX_FIELDS];
+        for (int j = 0; j < truth.nfields; j++)
+            field_cause[j] = overlapped(src, n, &truth.fields[j]) ? CAUSE_SPLIT : CAUSE_MISSED;
         for (int j = 0; j < truth.nfields; j++)
             field_err[j] = truth.fields[j].ndigits;
         for (int i = 0; i < n; i++) {
@@ -154,7 +234,12 @@ int bl_cmd_eval_segment(int argc, char **argv)
                                                 work->src_height, b);
             }
             seg_digits += f->ndigits;
-            box_ok += digits_matched(db, nd, f);
+            int dm = digits_matched(db, nd, f);
+            box_ok += dm;
+            field_cause[match[i]] = nd < f->ndigits   ? CAUSE_UNDER
+                                    : nd > f->ndigits ? CAUSE_OVER
+                                    : dm < f->ndigits ? CAUSE_CUT
+                                                      : CAUSE_CLASS;
             free(db);
             char value[80] = "";
             if (clf && nd > 0 && nd < 64) {
@@ -178,6 +263,8 @@ int bl_cmd_eval_segment(int argc, char **argv)
                 fprintf(stderr, "page %ld: %s '%s' %s%s: %d digits '%s'\n", k, f->name,
                         f->value, bl_samples_style_name(f->style),
                         f->touching ? " touching" : "", nd, value);
+            if (o.dump && (nd != f->ndigits || (clf && !field_exact[match[i]])))
+                dump_field(o.dump, k, f, work->page, raw, boxes[i], d, nd, value);
             free(d);
         }
         for (int j = 0; j < truth.nfields; j++) {
@@ -186,12 +273,15 @@ int bl_cmd_eval_segment(int argc, char **argv)
             true_digits += f->ndigits;
             touch_fields += f->touching;
             exact += field_exact[j];
+            if (!field_exact[j] && clf)
+                cause[field_cause[j]]++;
             touch_exact += f->touching && field_exact[j];
             digit_err += field_err[j];
         }
         free(src);
         free(match);
         free(boxes);
+        bl_image_destroy(&raw);
         bl_work_destroy(&work);
         if ((k + 1) % 20 == 0 || k + 1 == o.pages)
             fprintf(stderr, "\reval segment: %ld/%ld pages", k + 1, o.pages);
@@ -213,6 +303,12 @@ int bl_cmd_eval_segment(int argc, char **argv)
                true_digits ? 1.0 - (double)digit_err / (double)true_digits : 0.0);
         printf("touching exact accuracy: %.4f (%ld)\n",
                touch_fields ? (double)touch_exact / (double)touch_fields : 0.0, touch_fields);
+    }
+    if (clf && true_fields > exact) {
+        printf("misread fields by cause (share of all true fields):\n");
+        for (int c = 0; c < CAUSE_N; c++)
+            printf("  %-34s %5ld  %.4f\n", CAUSE_NAME[c], cause[c],
+                   (double)cause[c] / (double)true_fields);
     }
     printf("cpu per page (detect + segment): %.1f ms\n", (double)cpu / 1e6 / (double)o.pages);
     status = 0;

@@ -75,6 +75,7 @@ enum {
     BAR_MAX_T = 9,       /* thin straight bar: at most this thick ... */
     BAR_MIN_LEN = 18,    /* ... at least this long ... */
     BAR_WANDER = 2,      /* ... and its edges move at most this much */
+    BAR_REACH = 4,       /* ... and it ends this near an erased line */
     PRINT_MIN_MEMBERS = 5,
     PRINT_SPREAD = 3,    /* one height and baseline to this many px */
     MAX_MEMBERS = 12,    /* more digit-sized glyphs: a line of print */
@@ -86,6 +87,7 @@ enum {
 #define GROUP_MIN_HRATIO 0.6 /* a printed bracket beside writing is shorter */
 #define LONE_MIN_ASPECT 1.2
 #define ATTACH_BAND 0.3
+#define ATTACH_TOP 0.15 /* above the writing: a detached bar at most this near */
 #define BRIDGE_GAP_RATIO 0.5
 #define BRIDGE_MIN_OVERLAP 0.5
 #define STACK_MIN_OVERLAP 0.5
@@ -164,7 +166,7 @@ static inline uint8_t *px_at(bl_image *page, int vertical, int along, int across
  * unless it is thick (a solid area) or ink continues on both sides (a
  * crossing stroke), with the rim blur leaves on a side where no stroke
  * continues. Kept line pixels become 3. Returns pixels erased. */
-static long settle_stretch(bl_image *page, int vertical, int along, int a0)
+static long settle_stretch(bl_image *page, uint8_t *gone, int vertical, int along, int a0)
 {
     int n_across = vertical ? page->width : page->height;
     int a1 = a0;
@@ -191,6 +193,7 @@ static long settle_stretch(bl_image *page, int vertical, int along, int a0)
         uint8_t *p = px_at(page, vertical, along, k);
         if (*p) {
             *p = 0;
+            gone[p - page->data] = 1;
             erased++;
         }
     }
@@ -201,7 +204,7 @@ static long settle_stretch(bl_image *page, int vertical, int along, int a0)
  * stretch across a horizontal line starts at a marked pixel whose upper
  * neighbour is not marked; across a vertical one, at one whose left
  * neighbour is not. */
-static long erase_marked(bl_image *page, int vertical)
+static long erase_marked(bl_image *page, uint8_t *gone, int vertical)
 {
     long erased = 0;
     for (int y = 0; y < page->height; y++) {
@@ -212,7 +215,8 @@ static long erase_marked(bl_image *page, int vertical)
                 continue;
             if (vertical ? (x > 0 && row[x - 1] == 2) : (up && up[x] == 2))
                 continue;
-            erased += vertical ? settle_stretch(page, 1, y, x) : settle_stretch(page, 0, x, y);
+            erased += vertical ? settle_stretch(page, gone, 1, y, x)
+                               : settle_stretch(page, gone, 0, x, y);
         }
     }
     return erased;
@@ -227,18 +231,48 @@ static void restore_ink(bl_image *page)
     }
 }
 
-static long erase_bars(bl_image *page);
+static long erase_bars(bl_image *page, const uint8_t *gone);
 
 long bl_detect_remove_lines(bl_image *page)
 {
     assert(page && page->data);
+    /* Where line pixels were erased (1), in the page's layout: the short
+     * bars erased next must hang off one of those lines. */
+    uint8_t *gone = bl_xcalloc((size_t)page->stride * (size_t)page->height, 1);
     mark_hruns(page, HLINE_MIN);
-    long erased = erase_marked(page, 0);
+    long erased = erase_marked(page, gone, 0);
     restore_ink(page);
     mark_vruns(page, VLINE_MIN);
-    erased += erase_marked(page, 1);
+    erased += erase_marked(page, gone, 1);
     restore_ink(page);
-    return erased + erase_bars(page);
+    erased += erase_bars(page, gone);
+    free(gone);
+    return erased;
+}
+
+/* 1 when a line pixel was erased within BAR_REACH of either end of the
+ * bar in box b (along its length), i.e. the bar hung off a form line. */
+static int bar_on_line(const bl_image *page, const uint8_t *gone, bl_box b, int vertical)
+{
+    for (int end = 0; end < 2; end++) {
+        bl_box z = b;
+        if (vertical) {
+            z.y = end ? b.y + b.h - BAR_REACH : b.y - BAR_REACH;
+            z.h = 2 * BAR_REACH;
+            z.x -= BAR_REACH, z.w += 2 * BAR_REACH;
+        } else {
+            z.x = end ? b.x + b.w - BAR_REACH : b.x - BAR_REACH;
+            z.w = 2 * BAR_REACH;
+            z.y -= BAR_REACH, z.h += 2 * BAR_REACH;
+        }
+        int x0 = imax(0, z.x), y0 = imax(0, z.y);
+        int x1 = imin(page->width, z.x + z.w), y1 = imin(page->height, z.y + z.h);
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+                if (gone[(size_t)y * (size_t)page->stride + (size_t)x])
+                    return 1;
+    }
+    return 0;
 }
 
 /* ---- 2. Component types -------------------------------------------------- */
@@ -278,7 +312,9 @@ static int is_bar(const bl_image *page, bl_box b, int vertical)
     return empty * 10 < len && hi - lo <= BAR_WANDER + (len > 150 ? 2 : 0);
 }
 
-static kind classify_component(const bl_image *page, const bl_component *c)
+/* bars: whether a thin straight bar counts as a rule (when erasing); after
+ * erasing, the bars left stand free and are strokes. */
+static kind classify_component(const bl_image *page, const bl_component *c, int bars)
 {
     int w = c->box.w, h = c->box.h;
     if (c->pixels < SPECK_PIXELS || (w < SPECK_SIDE && h < SPECK_SIDE))
@@ -286,7 +322,7 @@ static kind classify_component(const bl_image *page, const bl_component *c)
     if ((w >= RULE_MIN_LEN && w >= RULE_ASPECT * h) ||
         (h >= RULE_MIN_LEN && h >= RULE_ASPECT * w))
         return K_RULE;
-    if (is_bar(page, c->box, h > w))
+    if (bars && is_bar(page, c->box, h > w))
         return K_RULE;
     if (h > DIGIT_MAX_H || w > DIGIT_MAX_W)
         return K_FRAME;
@@ -301,7 +337,7 @@ static kind classify_component(const bl_image *page, const bl_component *c)
  * of its box, every component that is a rule or a thin straight bar: the
  * short box sides and comb teeth the run filter leaves, which would
  * otherwise sit between the digits of a crop. Returns pixels erased. */
-static long erase_bars(bl_image *page)
+static long erase_bars(bl_image *page, const uint8_t *gone)
 {
     bl_component *comps = NULL;
     int n = 0;
@@ -311,9 +347,15 @@ static long erase_bars(bl_image *page)
     size_t cap = 1024, top = 0;
     int *stack = bl_xmalloc(sizeof *stack * 2 * cap);
     for (int i = 0; i < n; i++) {
-        if (classify_component(page, &comps[i]) != K_RULE)
+        if (classify_component(page, &comps[i], 1) != K_RULE)
             continue;
         bl_box b = comps[i].box;
+        /* A short bar standing free is a stroke (an upright 1), not what
+         * is left of a box side or a comb. */
+        int rule_long = (b.w >= RULE_MIN_LEN && b.w >= RULE_ASPECT * b.h) ||
+                        (b.h >= RULE_MIN_LEN && b.h >= RULE_ASPECT * b.w);
+        if (!rule_long && !bar_on_line(page, gone, b, b.h > b.w))
+            continue;
         int sx = -1;
         for (int x = b.x; x < b.x + b.w && sx < 0; x++)
             if (BL_PIX(page, x, b.y))
@@ -610,7 +652,7 @@ int bl_detect_candidates(const bl_image *page, bl_detect_region **regions, int *
     node *nodes = bl_xmalloc(sizeof *nodes * (size_t)(ncomps + 1));
     int nnodes = 0;
     for (int i = 0; i < ncomps; i++) {
-        kind k = classify_component(page, &comps[i]);
+        kind k = classify_component(page, &comps[i], 0);
         if (k == K_DIGIT || k == K_SMALL)
             nodes[nnodes++] = (node){comps[i].box, comps[i].pixels, k == K_DIGIT, -1};
     }
@@ -686,6 +728,12 @@ int bl_detect_candidates(const bl_image *page, bl_detect_region **regions, int *
             if (cx < fb.x || cx >= box_right(fb))
                 continue;
             if (box_bottom(s) <= fb.y - band || s.y >= box_bottom(fb) + band)
+                continue;
+            /* Wholly above the writing, only a flat stroke close to it (a
+             * 5's detached bar) joins; letters of a label printed above
+             * the field are not flat. */
+            if (box_bottom(s) <= fb.y + 2 &&
+                (s.w < 2 * s.h || box_bottom(s) < fb.y - (int)(ATTACH_TOP * fb.h)))
                 continue;
             grown[k] = box_union(grown[k], s);
             nodes[i].group = k;

@@ -14,11 +14,30 @@
 #include "log/log.h"
 #include "runtime/worker.h"
 
-static int on_page(bl_worker *w, void *ctx, const bl_msg_header *hdr,
+typedef struct detect_ctx {
+    bl_detect *det;
+} detect_ctx;
+
+/* `blotter model swap detect F`: a new region classifier, between pages. */
+static int on_swap(bl_worker *w, void *vctx, const char *path, char *id, size_t id_size,
+                   bl_err *err)
+{
+    (void)w;
+    detect_ctx *ctx = vctx;
+    bl_detect *fresh = bl_detect_new(path, err);
+    if (!fresh)
+        return err->code;
+    bl_detect_destroy(&ctx->det);
+    ctx->det = fresh;
+    bl_strlcpy(id, bl_detect_model_id(fresh), id_size);
+    return BL_OK;
+}
+
+static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    bl_work *work, bl_err *err)
 {
     (void)w;
-    bl_detect *det = ctx;
+    bl_detect *det = ((detect_ctx *)vctx)->det;
     if (!work->page)
         return bl_err_set(err, BL_EFORMAT, "%s: page %u: no page raster",
                           work->source_path, (unsigned)hdr->page_index);
@@ -60,8 +79,8 @@ int main(int argc, char **argv)
     }
     openblas_set_num_threads(1);
     const char *model = conf.model[BL_STAGE_DETECT];
-    bl_detect *det = bl_detect_new(model, &err);
-    if (!det) {
+    detect_ctx ctx = {bl_detect_new(model, &err)};
+    if (!ctx.det) {
         fprintf(stderr, "blotter-detect: %s\n", err.msg);
         return 1;
     }
@@ -71,11 +90,12 @@ int main(int argc, char **argv)
     bl_worker_spec spec = {
         .stage = BL_STAGE_DETECT,
         .next = BL_STAGE_SEGMENT,
-        .model_id = bl_detect_model_id(det),
+        .model_id = bl_detect_model_id(ctx.det),
         .on_work = on_page,
-        .ctx = det,
+        .on_swap = on_swap,
+        .ctx = &ctx,
     };
     rc = bl_worker_run(&spec, &conf, &args);
-    bl_detect_destroy(&det);
+    bl_detect_destroy(&ctx.det);
     return rc;
 }

@@ -3,10 +3,12 @@
  * hands them, with their page boxes, to classify. Field crops are dropped
  * once cut: classify needs only the 28x28 digits.
  *
- * Models: the cut scorer from [models] segment; without one the stage
- * scores cuts by their ink and says so once. The classifier-scored
- * splitting of segment.h is not used here: on generated pages it read no
- * more fields right than the rules at twice the CPU (docs/DETECTION.md).
+ * Models: the cut scorer from [models] segment (`blotter model swap
+ * segment F` replaces it between two pages); without one the stage
+ * scores cuts by their ink and says so once. With a cut scorer the stage
+ * also loads the digit classifier of [models] classify, which confirms or
+ * refuses each split of a piece no wider than 1.6 digit heights
+ * (docs/DETECTION.md).
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -17,11 +19,31 @@
 #include "runtime/worker.h"
 #include "segment/segment.h"
 
-static int on_fields(bl_worker *w, void *ctx, const bl_msg_header *hdr,
+typedef struct segment_ctx {
+    bl_segment *seg;
+    const char *classify; /* [models] classify, checking the scorer's splits */
+} segment_ctx;
+
+/* `blotter model swap segment F`: a new cut scorer, between two pages. */
+static int on_swap(bl_worker *w, void *vctx, const char *path, char *id, size_t id_size,
+                   bl_err *err)
+{
+    (void)w;
+    segment_ctx *ctx = vctx;
+    bl_segment *fresh = bl_segment_new(path, ctx->classify, err);
+    if (!fresh)
+        return err->code;
+    bl_segment_destroy(&ctx->seg);
+    ctx->seg = fresh;
+    bl_strlcpy(id, bl_segment_model_id(fresh), id_size);
+    return BL_OK;
+}
+
+static int on_fields(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                      bl_work *work, bl_err *err)
 {
     (void)w;
-    bl_segment *seg = ctx;
+    bl_segment *seg = ((segment_ctx *)vctx)->seg;
     if (work->digit_count)
         return bl_err_set(err, BL_EFORMAT, "%s: page %u: already segmented",
                           work->source_path, (unsigned)hdr->page_index);
@@ -65,8 +87,11 @@ int main(int argc, char **argv)
     }
     openblas_set_num_threads(1);
     const char *cuts = conf.model[BL_STAGE_SEGMENT];
-    bl_segment *seg = bl_segment_new(cuts, NULL, &err);
-    if (!seg) {
+    /* With a cut scorer, the digit classifier has the last word on each
+     * split (segment.h); it is loaded here as well as in classify. */
+    const char *clf = cuts[0] ? conf.model[BL_STAGE_CLASSIFY] : "";
+    segment_ctx ctx = {bl_segment_new(cuts, clf, &err), clf};
+    if (!ctx.seg) {
         fprintf(stderr, "blotter-segment: %s\n", err.msg);
         return 1;
     }
@@ -76,11 +101,12 @@ int main(int argc, char **argv)
     bl_worker_spec spec = {
         .stage = BL_STAGE_SEGMENT,
         .next = BL_STAGE_CLASSIFY,
-        .model_id = bl_segment_model_id(seg),
+        .model_id = bl_segment_model_id(ctx.seg),
         .on_work = on_fields,
-        .ctx = seg,
+        .on_swap = on_swap,
+        .ctx = &ctx,
     };
     rc = bl_worker_run(&spec, &conf, &args);
-    bl_segment_destroy(&seg);
+    bl_segment_destroy(&ctx.seg);
     return rc;
 }

@@ -21,19 +21,22 @@
  *     nearest neighbour within 0.3 of it, and pieces whose boxes just meet
  *     join when together no wider than a digit. Pieces left shorter than
  *     0.35 of the digit height (dots, dashes, line remnants) are dropped.
- *  4. A piece wider than 0.8 digit heights in u may be touching digits.
+ *  4. A piece wider than one digit height in u may be touching digits.
  *     Candidate cuts are the local minima of its deslanted projection
  *     (at most 10, apart by 0.12 heights), each described by
  *     BL_SEGMENT_CUT_FEATURES numbers (ink on the cut against the stroke
- *     width, position, contour depth, crossings) and scored P(cut) by the
- *     cut scorer (a tiny MLP, `blotter train segment`) or, without one, by
- *     its ink. With the digit classifier, every part between two cuts
- *     (or the piece's ends) is normalised and classified in one batch and
- *     a dynamic programme picks the segmentation that maximises the sum of
- *     log P(cut), log of each part's best class probability and a width
- *     prior; without it, the piece is cut into round(width / 0.62 height)
- *     parts at the likeliest cuts near the nominal boundaries, refused
- *     when a part comes out shorter than a digit.
+ *     width, position, contour depth, crossings). With the cut scorer (a
+ *     tiny MLP, `blotter train segment`) the cuts with P(cut) >= 0.5 are
+ *     made, and the digit classifier, when loaded, confirms each split of
+ *     a piece no wider than 1.6 heights (the parts must read better than
+ *     the whole) and may make the likeliest doubted cut the same way.
+ *     Without a scorer, a piece wider than 1.25 heights is cut into
+ *     round(width / 0.75 height) parts at the cuts likeliest by their ink
+ *     near the nominal boundaries, refused when a part comes out shorter
+ *     than a digit; with only the classifier, every part between two cuts
+ *     is classified in one batch and a dynamic programme picks the
+ *     segmentation that maximises the sum of log P(cut), log of each
+ *     part's best class probability and a width prior.
  *  5. Each digit is rebuilt from its own pixels only (its components, and
  *     its stretch of u between cuts) and normalised with
  *     bl_image_mnist_normalize.
@@ -75,6 +78,15 @@ enum {
 #define SPLIT_RULES 1.25    /* u-width / height above which the rules cut */
 #define CUT_EDGE 0.12       /* no cut closer to a piece's end (x height) */
 #define CUT_SEP 0.12        /* candidate cuts at least this far apart */
+#define CUT_SURE 0.5     /* P(cut) above which the scorer's cut is made */
+#define MIN_PART 0.3     /* narrowest part a scored cut may leave (x height) */
+#define REMNANT_W 1.6    /* line remnants: at most this many strokes wide */
+#define REMNANT_FILL 0.7 /* a dashed bar inks less of its box */
+#define TOOTH_TOP 0.35   /* a comb tooth starts this far below the digits' top */
+#define WIDE_ONE 1.6     /* wider pieces are never one digit (x height) */
+#define SPLIT_MARGIN 0.0 /* parts' mean log P over the whole's, to split */
+#define CUT_MAYBE 0.05   /* a doubted cut the classifier may still make ... */
+#define DOUBT_MARGIN 0.0 /* ... when the parts' mean log P is this much higher */
 #define SLANT_LO -0.3
 #define SLANT_HI 0.6
 #define SLANT_STEP 0.05
@@ -646,6 +658,69 @@ static int split_by_rules(const piece *p, int digit_h, const cutcand *c, int nc,
     return n;
 }
 
+/* Cuts piece p where the cut scorer is sure: candidates taken likeliest
+ * first while P(cut) >= CUT_SURE and every part stays at least MIN_PART
+ * digit heights wide in u. */
+static int split_by_scores(const piece *p, int digit_h, const cutcand *c, int nc, int *chosen)
+{
+    int used[MAX_CANDS] = {0}, n = 0;
+    int min_w = (int)(MIN_PART * digit_h);
+    for (;;) {
+        int bi = -1;
+        for (int i = 0; i < nc; i++) {
+            if (used[i] || c[i].p < CUT_SURE || (bi >= 0 && c[i].p <= c[bi].p))
+                continue;
+            if (c[i].u - p->u0 < min_w || p->u1 - c[i].u < min_w)
+                continue;
+            int ok = 1;
+            for (int k = 0; k < n && ok; k++)
+                ok = abs(c[i].u - chosen[k]) >= min_w;
+            if (ok)
+                bi = i;
+        }
+        if (bi < 0 || n == MAX_PARTS - 1)
+            break;
+        used[bi] = 1;
+        chosen[n++] = c[bi].u;
+    }
+    qsort(chosen, (size_t)n, sizeof *chosen, cmp_int);
+    return n;
+}
+
+/* The classifier's say on a split: the piece whole and its parts are
+ * read; the split stands when the parts are read with more confidence
+ * (mean log P of their best class) than the whole by SPLIT_MARGIN, or when
+ * the piece is too wide for one digit. Returns the cuts kept (all or
+ * none). */
+static int check_split(bl_segment *self, const piece *p, const geom *g, int digit_h,
+                       const int *chosen, int nch, double margin)
+{
+    if (nch == 0 || p->u1 - p->u0 > WIDE_ONE * digit_h)
+        return nch;
+    uint8_t crops[(MAX_PARTS + 1) * BL_MNIST_PIXELS];
+    int nb = 0;
+    piece part;
+    if (!part_digit(p, g, p->c0, p->c1, &part, crops))
+        return nch;
+    nb++;
+    for (int k = 0; k <= nch; k++) {
+        int c0 = k == 0 ? p->c0 : chosen[k - 1], c1 = k == nch ? p->c1 : chosen[k];
+        if (part_digit(p, g, c0, c1, &part, crops + (size_t)nb * BL_MNIST_PIXELS))
+            nb++;
+    }
+    if (nb < 3)
+        return nch;
+    int32_t cls[MAX_PARTS + 1];
+    float probs[(MAX_PARTS + 1) * 10];
+    if (bl_classifier_run(self->clf, crops, (size_t)nb, cls, probs, NULL) != BL_OK)
+        return nch;
+    double whole = log(fmax(probs[cls[0]], 1e-6)), parts = 0;
+    for (int k = 1; k < nb; k++)
+        parts += log(fmax(probs[k * 10 + cls[k]], 1e-6));
+    parts /= nb - 1;
+    return parts > whole + margin ? nch : 0;
+}
+
 static int cmp_piece_u(const void *pa, const void *pb)
 {
     const piece *a = pa, *b = pb;
@@ -664,6 +739,41 @@ typedef struct prepared {
     int digit_h;
     double stroke;
 } prepared;
+
+/* Drops what form-line removal left of a box or comb: upright bars about
+ * one line thick (narrower than REMNANT_W strokes), either dashed (several
+ * stacked pieces, or under REMNANT_FILL of their box inked) at the crop's
+ * left or right end (a box side broken by the scan), or short and standing
+ * in the lower part of the writing (a comb tooth). A hand-written 1 is
+ * slanted or solid and as tall as the other digits. */
+static void drop_remnants(prepared *pp, int W)
+{
+    int mh = median_height(pp->pieces, pp->npieces);
+    if (mh <= 0)
+        return;
+    int top = INT32_MAX;
+    for (int i = 0; i < pp->npieces; i++)
+        if (pp->pieces[i].box.h >= FRAGMENT_RATIO * mh)
+            top = imin(top, pp->pieces[i].box.y);
+    int kept = 0;
+    for (int i = 0; i < pp->npieces; i++) {
+        piece *p = &pp->pieces[i];
+        long px = 0;
+        for (int k = 0; k < p->nlabels; k++)
+            px += pp->comps[p->labels[k] - 1].pixels;
+        int thin = p->box.w <= REMNANT_W * pp->stroke + 2 && p->box.h >= 4 * p->box.w;
+        int dashed = p->nlabels >= 2 && (double)px < REMNANT_FILL * p->box.w * p->box.h;
+        int at_end = p->box.x <= 1 || p->box.x + p->box.w >= W - 1;
+        int tooth = p->box.h < FRAGMENT_RATIO * mh && top != INT32_MAX &&
+                    p->box.y >= top + TOOTH_TOP * mh;
+        if (thin && ((dashed && at_end) || tooth)) {
+            free(p->labels);
+            continue;
+        }
+        pp->pieces[kept++] = *p;
+    }
+    pp->npieces = kept;
+}
 
 static int prepare(const bl_image *crop, prepared *pp, bl_err *err)
 {
@@ -708,6 +818,8 @@ static int prepare(const bl_image *crop, prepared *pp, bl_err *err)
     }
     free(keep);
     merge_pieces(pp->pieces, &pp->npieces, 0, 0);
+    pp->stroke = stroke_width(crop);
+    drop_remnants(pp, crop->width);
     int mh = median_height(pp->pieces, pp->npieces);
     merge_pieces(pp->pieces, &pp->npieces, mh, 1);
     mh = median_height(pp->pieces, pp->npieces);
@@ -722,7 +834,6 @@ static int prepare(const bl_image *crop, prepared *pp, bl_err *err)
     }
     pp->npieces = kept;
     pp->digit_h = median_height(pp->pieces, pp->npieces);
-    pp->stroke = stroke_width(crop);
     return BL_OK;
 }
 
@@ -797,10 +908,29 @@ int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **di
             cutcand c[MAX_CANDS];
             int nc = find_cuts(p, g, mh, pp.stroke, c);
             score_cuts(self, c, nc);
-            if (self && self->clf)
+            if (self && self->cut)
+                nch = split_by_scores(p, mh, c, nc, chosen);
+            else if (self && self->clf)
                 nch = split_by_classifier(self, p, g, mh, c, nc, chosen);
-            else if (p->u1 - p->u0 > SPLIT_RULES * mh)
+            if (nch == 0 && !(self && self->clf && !self->cut) &&
+                p->u1 - p->u0 > SPLIT_RULES * mh)
                 nch = split_by_rules(p, mh, c, nc, chosen);
+            if (self && self->cut && self->clf) {
+                nch = check_split(self, p, g, mh, chosen, nch, SPLIT_MARGIN);
+                /* A join the scorer doubts: its likeliest cut is made only
+                 * when the classifier reads the halves far better. */
+                if (nch == 0) {
+                    int bi = -1, min_w = (int)(MIN_PART * mh);
+                    for (int k = 0; k < nc; k++)
+                        if (c[k].p >= CUT_MAYBE && c[k].u - p->u0 >= min_w &&
+                            p->u1 - c[k].u >= min_w && (bi < 0 || c[k].p > c[bi].p))
+                            bi = k;
+                    if (bi >= 0) {
+                        chosen[0] = c[bi].u;
+                        nch = check_split(self, p, g, mh, chosen, 1, DOUBT_MARGIN);
+                    }
+                }
+            }
         }
         nch = imin(nch, MAX_PARTS - 1);
         if (nch > 0) {
@@ -821,7 +951,7 @@ int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **di
             /* The rules refuse a cut that leaves a short part: it went
              * through one wide digit (a flat 2, a 5's bar), not between
              * two. The classifier has weighed that already. */
-            if ((full || (self && self->clf)) && ncut - start > 1) {
+            if ((full || (self && self->clf && !self->cut)) && ncut - start > 1) {
                 free(p->labels);
                 continue;
             }

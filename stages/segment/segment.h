@@ -21,9 +21,10 @@ typedef struct bl_segment_digit {
 typedef struct bl_segment bl_segment;
 
 /* A segmenter. cut_model NULL or "" means no cut scorer (cuts are scored
- * by their ink alone); classify_model NULL or "" means touching pieces are
- * cut by the rules, else the digit classifier (stages/classify) scores the
- * candidate segmentations. A cut model must be a .blm of kind "segment"
+ * by their ink alone and made by the rules). classify_model NULL or ""
+ * means no classifier; else the digit classifier (stages/classify) checks
+ * every split of the scorer (with a cut model) or, without one, scores
+ * the candidate segmentations. A cut model must be a .blm of kind "segment"
  * taking 1 x 1 x BL_SEGMENT_CUT_FEATURES with 2 classes and metadata
  * "feat_mean", "feat_std". NULL with a message naming the file on error. */
 bl_segment *bl_segment_new(const char *cut_model, const char *classify_model,

@@ -48,6 +48,8 @@ Test(conf, defaults_are_as_documented)
                      BL_SOURCE_DIR "/models/ingest-orient.blm");
     cr_assert_str_eq(c->model[BL_STAGE_DETECT],
                      BL_SOURCE_DIR "/models/detect-regions.blm");
+    cr_assert_str_eq(c->model[BL_STAGE_SEGMENT],
+                     BL_SOURCE_DIR "/models/segment-cuts.blm");
     cr_assert_eq(c->max_page_pixels, 100000000u);
     cr_assert_eq(c->max_pages_per_file, 10000u);
     cr_assert_eq(c->max_file_bytes, 2147483648u);

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "image/image.h"
 #include "segment/segment.h"
@@ -222,4 +223,61 @@ Test(segment, refuses_a_missing_cut_model)
     cr_assert_str_eq(bl_segment_model_id(s), "");
     bl_segment_destroy(&s);
     cr_assert_null(s);
+}
+
+Test(segment, box_side_and_comb_tooth_remnants_are_dropped)
+{
+    bl_image *crop = bl_image_new(260, 110);
+    /* A box side broken by the scan at the left end: dashes 4 px wide. */
+    for (int y = 0; y < 100; y += 14)
+        fill(crop, 0, y, 4, 8);
+    ellipse(crop, 30, 15, 50, 80);
+    ellipse(crop, 160, 15, 50, 80);
+    fill(crop, 115, 70, 4, 30); /* a comb tooth standing between them */
+    bl_segment_digit *d = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_field(crop, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 2, "got %d digits", n);
+    cr_assert_eq(d[0].box.x, 30);
+    free(d);
+    bl_image_destroy(&crop);
+}
+
+Test(segment, a_full_height_upright_stroke_is_a_digit)
+{
+    bl_image *crop = bl_image_new(200, 110);
+    fill(crop, 10, 15, 6, 80); /* a ruler-straight 1, solid */
+    ellipse(crop, 60, 15, 50, 80);
+    bl_segment_digit *d = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_field(crop, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 2, "got %d digits", n);
+    free(d);
+    bl_image_destroy(&crop);
+}
+
+Test(segment, shipped_cut_scorer_loads_and_splits_a_touching_pair)
+{
+    bl_err err = {0};
+    bl_segment *s = bl_segment_new(BL_SOURCE_DIR "/models/segment-cuts.blm", NULL, &err);
+    cr_assert_not_null(s, "%s", err.msg);
+    cr_assert(strncmp(bl_segment_model_id(s), "segment-cuts@", 13) == 0);
+    bl_image *crop = bl_image_new(320, 110);
+    ellipse(crop, 10, 15, 55, 80);
+    ellipse(crop, 62, 15, 55, 80); /* touches the first */
+    ellipse(crop, 200, 15, 55, 80);
+    bl_segment_digit *d = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_run(s, crop, &d, &n, &err), BL_OK, "%s", err.msg);
+    cr_assert_eq(n, 3, "got %d digits", n);
+    free(d);
+    bl_image_destroy(&crop);
+    bl_segment_destroy(&s);
+}
+
+Test(segment, refuses_a_model_of_another_kind)
+{
+    bl_err err = {0};
+    cr_assert_null(bl_segment_new(BL_SOURCE_DIR "/models/detect-regions.blm", NULL, &err));
+    cr_assert(strstr(err.msg, "detect-regions.blm") != NULL, "%s", err.msg);
 }
