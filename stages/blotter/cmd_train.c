@@ -89,7 +89,10 @@ static void train_usage(FILE *f)
             "       blotter train classify --plot-only F.csv [--plot F.png]\n"
             "       blotter train classify --base F.blm --from-db DB --out G.blm [--freeze features]\n"
             "         [--replay N] ...   (fine-tuning on reviewed digits; --base --help)\n"
-            "       blotter train write ...   (the review gate; write --help)\n"
+            "       blotter train ingest ...   (the page orientation model; ingest --help)\n"
+            "       blotter train detect ...   (the region classifier; detect --help)\n"
+            "       blotter train segment ...  (the cut scorer; segment --help)\n"
+            "       blotter train write ...    (the review gate; write --help)\n"
             "  cnn  = %s\n  mlp  = %s\n",
             ARCH_CNN, ARCH_MLP);
 }
@@ -851,6 +854,7 @@ int bl_cmd_train(int argc, char **argv)
         return bl_cmd_train_write(argc, argv);
     if (strcmp(argv[1], "segment") == 0)
         return bl_cmd_train_segment(argc, argv);
-    fprintf(stderr, "blotter train: training is not available for '%s' yet\n", argv[1]);
+    fprintf(stderr, "blotter train: unknown stage '%s' (ingest, detect, segment, "
+            "classify or write)\n", argv[1]);
     return 2;
 }
