@@ -6,7 +6,7 @@
  *       per file: the best over N repeats (default 7) of the CPU time to
  *       decode each page (bl_scan_read_page) and normalise it
  *       (bl_ingest_run), per page, with the part spent in binarising and
- *       cleaning (bl_ingest_binarize) shown separately;
+ *       cleaning (bl_ingest_binarize_bits) shown separately;
  *   bench_ingest --stream FILE [--model F]
  *       decodes and normalises every page once, one page in memory at a
  *       time as the stage does, and prints pages, CPU ms per page and the
@@ -67,11 +67,11 @@ static int bench_file(bl_ingest *norm, const char *path, int repeat)
             double t2 = cpu_ms();
             bl_work_destroy(&work);
             /* The binarise-and-clean part alone, timed apart. */
-            bl_image *bin = NULL;
+            bl_bitmap *bin = NULL;
             double sx, sy, t3 = cpu_ms();
-            bl_ingest_binarize(gray, &info, &bin, &sx, &sy, NULL, &err);
+            bl_ingest_binarize_bits(gray, &info, &bin, &sx, &sy, NULL, &err);
             t_bin += cpu_ms() - t3;
-            bl_image_destroy(&bin);
+            bl_bitmap_destroy(&bin);
             bl_image_destroy(&gray);
             t_read += t1 - t0;
             t_total += t2 - t0;

@@ -7,6 +7,7 @@
 #ifndef BL_INGEST_H
 #define BL_INGEST_H
 
+#include "image/bitmap.h"
 #include "image/image.h"
 #include "msg/msg.h"
 #include "util/util.h"
@@ -80,6 +81,10 @@ int bl_ingest_page(const bl_image *gray, const bl_page_info *info, bl_work *work
  * *bin is new; *sx, *sy the actual scale factors (page px per file px). */
 int bl_ingest_binarize(const bl_image *gray, const bl_page_info *info, bl_image **bin,
                        double *sx, double *sy, bl_ingest_result *res, bl_err *err);
+
+/* The same, leaving the page as a bitmap (what bl_ingest_run works on). */
+int bl_ingest_binarize_bits(const bl_image *gray, const bl_page_info *info, bl_bitmap **bin,
+                            double *sx, double *sy, bl_ingest_result *res, bl_err *err);
 
 /* The model input from an ink reduction of a binary page by `factor`
  * (bl_image_reduce_ink(bin, factor)). out has THUMB * THUMB floats. */
