@@ -15,7 +15,8 @@
  *       writes page 0 of PAGE.tif N times into one G4 TIFF (for --stream).
  *
  * CPU time (CLOCK_PROCESS_CPUTIME_ID), not wall time, because the machine
- * is shared; OpenBLAS is pinned to one thread as in the stage; run under
+ * is shared; OpenBLAS is pinned to one thread and freed page buffers are
+ * kept for reuse (bl_ingest_keep_memory) as in the stage; run under
  * `taskset -c 0` for one core. Commands and figures: docs/BENCHMARKS.md,
  * section "Scan ingest".
  */
@@ -154,6 +155,7 @@ static int make_multipage(const char *out, int n, const char *src)
 int main(int argc, char **argv)
 {
     openblas_set_num_threads(1);
+    bl_ingest_keep_memory(); /* as the stage does */
     const char *model = NULL;
     int repeat = 7, status = 0, files = 0;
     if (argc == 5 && strcmp(argv[1], "--make-multipage") == 0)

@@ -30,6 +30,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +131,17 @@ void bl_ingest_orient_input(const bl_image *red, int factor, float *out)
     }
 }
 
+void bl_ingest_keep_memory(void)
+{
+#ifdef __GLIBC__
+    /* Buffers up to 32 MiB (glibc's largest setting: an A4 page at 600 dpi
+     * in gray is above it and still mapped apart) come from the heap, and
+     * the heap's free top is kept up to 256 MiB rather than trimmed. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 int bl_ingest_binarize_bits(const bl_image *gray, const bl_page_info *info, bl_bitmap **bin,
                             double *sx_out, double *sy_out, bl_ingest_result *res, bl_err *err)
 {
@@ -222,7 +236,8 @@ int bl_ingest_run(bl_ingest *self, const bl_image *gray, const bl_page_info *inf
     bl_image *page = NULL;
     uint64_t area = (uint64_t)bits->width * (uint64_t)bits->height;
     uint64_t ink = bl_bitmap_ink_count(bits);
-    if ((double)ink < BL_INGEST_BLANK_FRACTION * (double)area) {
+    res->ink = (double)ink / (double)area;
+    if (res->ink < BL_INGEST_BLANK_FRACTION) {
         res->blank = 1;
         page = bl_image_new(bits->width, bits->height);
     } else {
