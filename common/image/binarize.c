@@ -43,12 +43,13 @@
  * Without sqrt: g <= m (1 - k + k s / R) holds when g - m (1 - k) <= 0,
  * and otherwise exactly when (g - m (1 - k))^2 <= (m k / R)^2 s^2.
  * Branch-free so that the loops below vectorise. */
-static inline uint8_t sauvola_ink(float g, float m, float q, float one_minus_k, float kr2)
+static inline uint8_t sauvola_ink(float g, float m, float q, float one_minus_k, float kr2,
+                                  float solid)
 {
     float var = q - m * m;
     var = var > 0 ? var : 0;
     float lhs = g - m * one_minus_k;
-    int ink = (g < BL_SAUVOLA_SOLID) |
+    int ink = (g < solid) |
               ((g <= m) & ((lhs <= 0) | (lhs * lhs <= m * m * kr2 * var)));
     return (uint8_t)ink;
 }
@@ -59,31 +60,31 @@ static inline uint8_t sauvola_ink(float g, float m, float q, float one_minus_k, 
 static void sauvola_edge(uint8_t *dst, const uint8_t *src, const uint32_t *psum,
                          const uint32_t *psq, const int *x0, const int *x1,
                          const float *inv_cols, float inv_rows, float one_minus_k,
-                         float kr2, int xa, int xb)
+                         float kr2, float solid, int xa, int xb)
 {
     for (int x = xa; x < xb; x++) {
         float inv_n = inv_cols[x] * inv_rows;
         float m = (float)(int32_t)(psum[x1[x] + 1] - psum[x0[x]]) * inv_n;
         float q = (float)(int32_t)(psq[x1[x] + 1] - psq[x0[x]]) * inv_n;
-        dst[x] = sauvola_ink(src[x], m, q, one_minus_k, kr2);
+        dst[x] = sauvola_ink(src[x], m, q, one_minus_k, kr2, solid);
     }
 }
 
 /* Interior columns: the window is x - half .. x + half, contiguous loads. */
 static void sauvola_inner(uint8_t *dst, const uint8_t *src, const uint32_t *psum,
                           const uint32_t *psq, int half, float inv_n, float one_minus_k,
-                          float kr2, int xa, int xb)
+                          float kr2, float solid, int xa, int xb)
 {
     const uint32_t *s1 = psum + half + 1, *s0 = psum - half;
     const uint32_t *q1 = psq + half + 1, *q0 = psq - half;
     for (int x = xa; x < xb; x++) {
         float m = (float)(int32_t)(s1[x] - s0[x]) * inv_n;
         float q = (float)(int32_t)(q1[x] - q0[x]) * inv_n;
-        dst[x] = sauvola_ink(src[x], m, q, one_minus_k, kr2);
+        dst[x] = sauvola_ink(src[x], m, q, one_minus_k, kr2, solid);
     }
 }
 
-bl_bitmap *bl_bitmap_binarize_sauvola(const bl_image *gray, int half, double k)
+bl_bitmap *bl_bitmap_binarize_sauvola(const bl_image *gray, int half, double k, int solid)
 {
     assert(gray && gray->data);
     /* Window sums of squares below 2^31: (2 half + 1)^2 * 255^2. */
@@ -105,7 +106,7 @@ bl_bitmap *bl_bitmap_binarize_sauvola(const bl_image *gray, int half, double k)
         inv_cols[x] = 1.0f / (float)(x1[x] - x0[x] + 1);
     }
     const float kf = (float)k, one_minus_k = 1.0f - kf;
-    const float kr2 = (kf / 128.0f) * (kf / 128.0f);
+    const float kr2 = (kf / 128.0f) * (kf / 128.0f), fsolid = (float)solid;
 
     /* Prime the column sums with rows 0 .. half - 1; row y + half enters
      * and row y - half - 1 leaves as y advances. */
@@ -140,12 +141,12 @@ bl_bitmap *bl_bitmap_binarize_sauvola(const bl_image *gray, int half, double k)
         }
         const uint8_t *src = &BL_PIX(gray, 0, y);
         int ia = half < W ? half : W, ib = W - half > ia ? W - half : ia;
-        sauvola_edge(bits, src, psum, psq, x0, x1, inv_cols, inv_rows, one_minus_k, kr2, 0,
-                     ia);
+        sauvola_edge(bits, src, psum, psq, x0, x1, inv_cols, inv_rows, one_minus_k, kr2,
+                     fsolid, 0, ia);
         sauvola_inner(bits, src, psum, psq, half, inv_cols[ia < W ? ia : 0] * inv_rows,
-                      one_minus_k, kr2, ia, ib);
-        sauvola_edge(bits, src, psum, psq, x0, x1, inv_cols, inv_rows, one_minus_k, kr2, ib,
-                     W);
+                      one_minus_k, kr2, fsolid, ia, ib);
+        sauvola_edge(bits, src, psum, psq, x0, x1, inv_cols, inv_rows, one_minus_k, kr2,
+                     fsolid, ib, W);
         bl_bitmap_pack_row(BL_BROW(out, y), bits, W);
     }
     free(bits);
@@ -161,7 +162,7 @@ bl_bitmap *bl_bitmap_binarize_sauvola(const bl_image *gray, int half, double k)
 
 bl_image *bl_image_binarize_sauvola(const bl_image *gray, int half, double k)
 {
-    bl_bitmap *b = bl_bitmap_binarize_sauvola(gray, half, k);
+    bl_bitmap *b = bl_bitmap_binarize_sauvola(gray, half, k, BL_SAUVOLA_SOLID);
     bl_image *out = bl_bitmap_to_binary(b);
     bl_bitmap_destroy(&b);
     return out;

@@ -63,8 +63,13 @@ bl_bitmap *bl_bitmap_rotate_shear(const bl_bitmap *src, double deg, bl_affine *t
 int bl_bitmap_despeckle(bl_bitmap *self, int max_pixels, int max_side, bl_err *err);
 int bl_bitmap_remove_dark_edges(bl_bitmap *self);
 
-/* bl_image_binarize_sauvola into a bitmap (the byte function is this one
- * unpacked). */
-bl_bitmap *bl_bitmap_binarize_sauvola(const bl_image *gray, int half, double k);
+/* bl_image_components without the label map: the same components in the
+ * same order. */
+int bl_bitmap_components(const bl_bitmap *self, bl_component **out, int *count, bl_err *err);
+
+/* bl_image_binarize_sauvola into a bitmap, with pixels darker than `solid`
+ * (instead of BL_SAUVOLA_SOLID) ink whatever their window says; the byte
+ * function is this one with solid = BL_SAUVOLA_SOLID, unpacked. */
+bl_bitmap *bl_bitmap_binarize_sauvola(const bl_image *gray, int half, double k, int solid);
 
 #endif

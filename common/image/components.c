@@ -182,29 +182,19 @@ int bl_bitmap_runs(const bl_bitmap *bin, bl_run **out_runs, int **out_parent, si
     return BL_OK;
 }
 
-int bl_image_components(const bl_image *bin, bl_component **out, int *count,
-                        int **labels, bl_err *err)
+/* Components from united runs: numbered in raster order of their roots,
+ * with boxes and pixel counts; comp[i] receives run i's component index
+ * when comp is non-NULL. Returns the count; *out is new (NULL if none). */
+static int runs_to_components(const bl_run *runs, int *parent, size_t n, int *comp,
+                              bl_component **out)
 {
-    assert(bin && bin->data && out && count);
-    *out = NULL;
-    *count = 0;
-    if (labels)
-        *labels = NULL;
-    bl_run *runs = NULL;
-    int *parent = NULL;
-    size_t n = 0;
-    bl_component *cs = NULL;
-    int rc = bl_image_runs(bin, &runs, &parent, &n, err);
-    if (rc)
-        return rc;
-
-    /* Roots precede their members, so one forward sweep numbers them. */
-    int *comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
     int ncomp = 0;
+    /* Roots precede their members, so one forward sweep numbers them. */
     for (size_t i = 0; i < n; i++) {
         int root = bl_run_root(parent, (int)i);
         comp[i] = (size_t)root == i ? ncomp++ : comp[root];
     }
+    bl_component *cs = NULL;
     if (ncomp > 0) {
         cs = bl_xmalloc((size_t)ncomp * sizeof *cs);
         for (int c = 0; c < ncomp; c++)
@@ -228,6 +218,27 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
             cs[c].box.h = cs[c].box.h - cs[c].box.y + 1;
         }
     }
+    *out = cs;
+    return ncomp;
+}
+
+int bl_image_components(const bl_image *bin, bl_component **out, int *count,
+                        int **labels, bl_err *err)
+{
+    assert(bin && bin->data && out && count);
+    *out = NULL;
+    *count = 0;
+    if (labels)
+        *labels = NULL;
+    bl_run *runs = NULL;
+    int *parent = NULL;
+    size_t n = 0;
+    int rc = bl_image_runs(bin, &runs, &parent, &n, err);
+    if (rc)
+        return rc;
+    int *comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
+    bl_component *cs = NULL;
+    int ncomp = runs_to_components(runs, parent, n, comp, &cs);
     if (labels) {
         size_t npix = 0;
         bool ok = bl_size_mul(&npix, (size_t)bin->width, (size_t)bin->height);
@@ -247,4 +258,23 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
     free(parent);
     free(runs);
     return rc;
+}
+
+int bl_bitmap_components(const bl_bitmap *bin, bl_component **out, int *count, bl_err *err)
+{
+    assert(bin && bin->data && out && count);
+    *out = NULL;
+    *count = 0;
+    bl_run *runs = NULL;
+    int *parent = NULL;
+    size_t n = 0;
+    int rc = bl_bitmap_runs(bin, &runs, &parent, &n, err);
+    if (rc)
+        return rc;
+    int *comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
+    *count = runs_to_components(runs, parent, n, comp, out);
+    free(comp);
+    free(parent);
+    free(runs);
+    return BL_OK;
 }

@@ -142,6 +142,55 @@ void bl_ingest_keep_memory(void)
 #endif
 }
 
+/* Gray below which a pixel is ink whatever its Sauvola window says: a
+ * fraction of the paper level, the median gray (paper is most of any
+ * page), from every 8th row; never below the library's fixed level. */
+static int solid_level(const bl_image *gray)
+{
+    uint32_t hist[256] = {0};
+    uint64_t n = 0;
+    for (int y = 0; y < gray->height; y += 8) {
+        const uint8_t *row = &BL_PIX(gray, 0, y);
+        for (int x = 0; x < gray->width; x++)
+            hist[row[x]]++;
+        n += (uint64_t)gray->width;
+    }
+    uint64_t acc = 0;
+    int median = 255;
+    for (int v = 0; v < 256; v++) {
+        acc += hist[v];
+        if (2 * acc >= n) {
+            median = v;
+            break;
+        }
+    }
+    int solid = (int)(BL_INGEST_SOLID_OF_PAPER * median);
+    return solid > BL_SAUVOLA_SOLID ? solid : BL_SAUVOLA_SOLID;
+}
+
+/* The ink of the page's marks (BL_INGEST_MARK_SIDE, BL_INGEST_BLANK_MARGIN
+ * in ingest.h), in pixels. */
+static int mark_ink(const bl_bitmap *bits, uint64_t *ink, bl_err *err)
+{
+    bl_component *cs = NULL;
+    int n = 0;
+    int rc = bl_bitmap_components(bits, &cs, &n, err);
+    if (rc)
+        return rc;
+    const int M = BL_INGEST_BLANK_MARGIN, W = bits->width, H = bits->height;
+    *ink = 0;
+    for (int i = 0; i < n; i++) {
+        bl_box b = cs[i].box;
+        if (b.w < BL_INGEST_MARK_SIDE && b.h < BL_INGEST_MARK_SIDE)
+            continue;
+        if (b.x + b.w <= M || b.y + b.h <= M || b.x >= W - M || b.y >= H - M)
+            continue;
+        *ink += (uint64_t)cs[i].pixels;
+    }
+    free(cs);
+    return BL_OK;
+}
+
 int bl_ingest_binarize_bits(const bl_image *gray, const bl_page_info *info, bl_bitmap **bin,
                             double *sx_out, double *sy_out, bl_ingest_result *res, bl_err *err)
 {
@@ -170,9 +219,10 @@ int bl_ingest_binarize_bits(const bl_image *gray, const bl_page_info *info, bl_b
     } else {
         sx = sy = 1.0;
     }
-    bl_bitmap *b = info->bilevel ? bl_bitmap_from_gray(src, 127)
-                                 : bl_bitmap_binarize_sauvola(src, BL_INGEST_SAUVOLA_HALF,
-                                                              BL_INGEST_SAUVOLA_K);
+    bl_bitmap *b = info->bilevel
+                       ? bl_bitmap_from_gray(src, 127)
+                       : bl_bitmap_binarize_sauvola(src, BL_INGEST_SAUVOLA_HALF,
+                                                    BL_INGEST_SAUVOLA_K, solid_level(src));
     bl_image_destroy(&scaled);
     int edges = bl_bitmap_remove_dark_edges(b);
     int specks = bl_bitmap_despeckle(b, BL_INGEST_SPECK_PIXELS, BL_INGEST_SPECK_SIDE, err);
@@ -237,8 +287,17 @@ int bl_ingest_run(bl_ingest *self, const bl_image *gray, const bl_page_info *inf
     uint64_t area = (uint64_t)bits->width * (uint64_t)bits->height;
     uint64_t ink = bl_bitmap_ink_count(bits);
     res->ink = (double)ink / (double)area;
-    if (res->ink < BL_INGEST_BLANK_FRACTION) {
-        res->blank = 1;
+    if (res->ink < BL_INGEST_BLANK_CHECK) {
+        uint64_t marks = 0;
+        rc = mark_ink(bits, &marks, err);
+        if (rc) {
+            bl_bitmap_destroy(&bits);
+            return rc;
+        }
+        res->mark_ink = (double)marks / (double)area;
+        res->blank = res->mark_ink < BL_INGEST_BLANK_FRACTION;
+    }
+    if (res->blank) {
         page = bl_image_new(bits->width, bits->height);
     } else {
         bl_image *red2 = bl_bitmap_reduce_ink2(bits);

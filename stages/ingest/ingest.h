@@ -25,9 +25,21 @@
 /* Smaller measured skews are recorded but not corrected: a turn by less
  * than this moves no pixel of an A4 page by more than 3 pixels. */
 #define BL_INGEST_MIN_SKEW 0.1
-/* A page with less ink than this fraction of its area after cleaning is
- * blank (a hand-written digit alone is about 1e-4 of an A4 page). */
+/* Gray pages: pixels darker than this fraction of the page's paper level
+ * (its median gray) are ink whatever Sauvola's window says, so a dark
+ * scanner lid stays solid instead of being hollowed to its outline. */
+#define BL_INGEST_SOLID_OF_PAPER 0.5
+/* Blank: a page is blank when, after cleaning, the ink of its marks is
+ * below BLANK_FRACTION of its area (a hand-written digit alone is about
+ * 1e-4 of an A4 page). Marks are components whose box is at least
+ * MARK_SIDE px on its longer side (dust and toner dots are smaller) and
+ * that do not lie wholly within BLANK_MARGIN px of the page's border
+ * (remnants of dark edges). Pages with more than BLANK_CHECK of their area
+ * in ink are not blank and are not examined further. */
 #define BL_INGEST_BLANK_FRACTION 5e-5
+#define BL_INGEST_MARK_SIDE 32
+#define BL_INGEST_BLANK_MARGIN 64
+#define BL_INGEST_BLANK_CHECK 1e-2
 
 /* The orientation model's input: a THUMB x THUMB ink-density thumbnail of
  * the page (longer side scaled to THUMB, centred), each value the square
@@ -48,6 +60,7 @@ typedef struct bl_ingest_result {
     int edges;            /* dark edge sides removed (clean.c mask) */
     int specks;           /* specks removed */
     double ink;           /* ink left after cleaning, fraction of the page */
+    double mark_ink;      /* the part of it in marks (see BLANK_*); 0 when not examined */
 } bl_ingest_result;
 
 typedef struct bl_ingest bl_ingest;

@@ -150,6 +150,25 @@ Test(bitmap, runs_match_the_byte_runs)
     }
 }
 
+Test(bitmap, components_match_the_byte_components)
+{
+    for (int i = 0; i < NSIZES; i++) {
+        bl_image *img = noise(sizes[i][0], sizes[i][1], 110, 61u + (uint32_t)i);
+        bl_bitmap *b = bl_bitmap_from_binary(img);
+        bl_component *c1 = NULL, *c2 = NULL;
+        int n1 = 0, n2 = 0;
+        cr_assert_eq(bl_image_components(img, &c1, &n1, NULL, NULL), BL_OK);
+        cr_assert_eq(bl_bitmap_components(b, &c2, &n2, NULL), BL_OK);
+        cr_assert_eq(n1, n2);
+        if (n1)
+            cr_assert_eq(memcmp(c1, c2, (size_t)n1 * sizeof *c1), 0);
+        free(c1);
+        free(c2);
+        bl_bitmap_destroy(&b);
+        bl_image_destroy(&img);
+    }
+}
+
 Test(bitmap, despeckle_and_dark_edges_match_on_page_like_images)
 {
     int dims[][2] = {{640, 480}, {333, 517}, {128, 128}};
@@ -202,7 +221,7 @@ Test(bitmap, sauvola_bitmap_is_the_byte_binarisation)
             int ink = ((x / 7) % 4 == 0 && (y / 20) % 2 == 0) || (x > 150 && y > 120);
             BL_PIX(gray, x, y) = (uint8_t)(!ink ? paper : x > 150 && y > 120 ? 20 : paper / 3);
         }
-    bl_bitmap *b = bl_bitmap_binarize_sauvola(gray, 15, 0.2);
+    bl_bitmap *b = bl_bitmap_binarize_sauvola(gray, 15, 0.2, BL_SAUVOLA_SOLID);
     bl_image *ref = bl_image_binarize_sauvola(gray, 15, 0.2);
     assert_same(b, ref, "sauvola");
     /* And it finds the ink: the solid corner and the stripes, not paper. */
