@@ -335,3 +335,96 @@ bl_bitmap *bl_bitmap_rotate_shear(const bl_bitmap *src, double deg, bl_affine *t
     bl_bitmap_destroy(&t2);
     return t1;
 }
+
+/* ---- quarter turns ------------------------------------------------------ */
+
+/* The 8 x 8 bit matrix in x (bit 8 r + c = row r, column c) transposed
+ * (Hacker's Delight, 7-3: three exchanges of blocks). */
+static inline uint64_t transpose8(uint64_t x)
+{
+    uint64_t t;
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
+    x = x ^ t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
+    x = x ^ t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
+    x = x ^ t ^ (t << 28);
+    return x;
+}
+
+static inline uint64_t bit_reverse64(uint64_t x)
+{
+    x = ((x >> 1) & 0x5555555555555555ull) | ((x & 0x5555555555555555ull) << 1);
+    x = ((x >> 2) & 0x3333333333333333ull) | ((x & 0x3333333333333333ull) << 2);
+    x = ((x >> 4) & 0x0F0F0F0F0F0F0F0Full) | ((x & 0x0F0F0F0F0F0F0F0Full) << 4);
+    return __builtin_bswap64(x);
+}
+
+/* dst row = src row mirrored (pixel x to width - 1 - x); tmp has wpl words. */
+static void mirror_row(uint64_t *dst, const uint64_t *src, uint64_t *tmp, int wpl, int width)
+{
+    for (int j = 0; j < wpl; j++)
+        tmp[wpl - 1 - j] = bit_reverse64(src[j]);
+    /* Pixel x is now at 64 wpl - 1 - x; move it to width - 1 - x. */
+    shift_row(dst, tmp, wpl, width, width - 64 * wpl);
+}
+
+/* out(y, x) = in(x, y); out is in->height wide and in->width tall. Blocks
+ * of 8 x 8 pixels: eight source row bytes into one word, transposed, out
+ * as eight destination row bytes. */
+static void transpose_bits(bl_bitmap *out, const bl_bitmap *in)
+{
+    int W = in->width, H = in->height;
+    int nbx = (W + 7) / 8, nby = (H + 7) / 8;
+    for (int by = 0; by < nby; by++) {
+        const uint64_t *rows[8];
+        for (int r = 0; r < 8; r++)
+            rows[r] = 8 * by + r < H ? BL_BROW(in, 8 * by + r) : NULL;
+        int dshift = 8 * (by & 7), dword = by >> 3;
+        for (int bx = 0; bx < nbx; bx++) {
+            int sshift = 8 * (bx & 7), sword = bx >> 3;
+            uint64_t x = 0;
+            for (int r = 0; r < 8; r++)
+                if (rows[r])
+                    x |= ((rows[r][sword] >> sshift) & 0xff) << (8 * r);
+            if (!x)
+                continue;
+            x = transpose8(x);
+            for (int c = 0; c < 8 && 8 * bx + c < W; c++)
+                BL_BROW(out, 8 * bx + c)[dword] |= ((x >> (8 * c)) & 0xff) << dshift;
+        }
+    }
+}
+
+bl_bitmap *bl_bitmap_rotate_quarter(const bl_bitmap *src, int quarter_turns, bl_affine *to_src)
+{
+    assert(src && src->data);
+    int k = ((quarter_turns % 4) + 4) % 4;
+    int W = src->width, H = src->height;
+    int ow = k % 2 ? H : W, oh = k % 2 ? W : H;
+    if (to_src)
+        *to_src = bl_image_rotation_map(W, H, ow, oh, 90.0 * k);
+    bl_bitmap *out = bl_bitmap_new(ow, oh);
+    uint64_t *tmp = bl_xmalloc((size_t)out->wpl * sizeof *tmp);
+    if (k == 0) {
+        memcpy(out->data, src->data, (size_t)src->wpl * (size_t)H * sizeof *out->data);
+    } else if (k == 2) {
+        for (int y = 0; y < H; y++)
+            mirror_row(BL_BROW(out, H - 1 - y), BL_BROW(src, y), tmp, out->wpl, W);
+    } else {
+        /* Clockwise by 90: (x, y) lands at (H - 1 - y, x), the transpose
+         * mirrored left to right; by 270 at (y, W - 1 - x), the transpose
+         * mirrored top to bottom. */
+        bl_bitmap *t = bl_bitmap_new(ow, oh);
+        transpose_bits(t, src);
+        for (int y = 0; y < oh; y++) {
+            if (k == 1)
+                mirror_row(BL_BROW(out, y), BL_BROW(t, y), tmp, out->wpl, ow);
+            else
+                memcpy(BL_BROW(out, y), BL_BROW(t, oh - 1 - y), (size_t)out->wpl * sizeof *tmp);
+        }
+        bl_bitmap_destroy(&t);
+    }
+    free(tmp);
+    return out;
+}

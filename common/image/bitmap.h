@@ -59,6 +59,9 @@ bl_image *bl_bitmap_reduce_ink2(const bl_bitmap *self);
  * non-NULL) the same map. |deg| <= 45. */
 bl_bitmap *bl_bitmap_rotate_shear(const bl_bitmap *src, double deg, bl_affine *to_src);
 
+/* bl_image_rotate_quarter on a bitmap: the same pixels, the same map. */
+bl_bitmap *bl_bitmap_rotate_quarter(const bl_bitmap *src, int quarter_turns, bl_affine *to_src);
+
 /* bl_image_despeckle and bl_image_remove_dark_edges, in place. */
 int bl_bitmap_despeckle(bl_bitmap *self, int max_pixels, int max_side, bl_err *err);
 int bl_bitmap_remove_dark_edges(bl_bitmap *self);

@@ -304,9 +304,15 @@ int bl_ingest_run(bl_ingest *self, const bl_image *gray, const bl_page_info *inf
         int k = find_orientation(self, red2, &res->orient_prob);
         res->quarter_turns = k;
         if (k) {
-            bl_image *up = bl_image_rotate_quarter(red2, -k, NULL);
+            /* Turned upright on the bitmap (cheaper than turning the byte
+             * reduction) and reduced again. */
+            bl_affine m;
+            bl_bitmap *up = bl_bitmap_rotate_quarter(bits, -k, &m);
+            bl_bitmap_destroy(&bits);
+            bits = up;
+            to_file = bl_affine_compose(to_file, m);
             bl_image_destroy(&red2);
-            red2 = up;
+            red2 = bl_bitmap_reduce_ink2(bits);
         }
         bl_skew_est est;
         if (bl_image_skew_from_reduced(red2, BL_INGEST_MAX_SKEW, &est) == BL_OK) {
@@ -314,11 +320,8 @@ int bl_ingest_run(bl_ingest *self, const bl_image *gray, const bl_page_info *inf
             res->skew_conf = est.conf;
         }
         bl_image_destroy(&red2);
-        /* The skew is undone on the bitmap as the file has it, before the
-         * quarter turn: turns about the centre commute, so this is the
-         * same rotation, and the shears are cheapest on packed rows.
-         * A criterion without a clear peak (conf near 1: no lines) gives
-         * an arbitrary angle; turning by it would only do harm. */
+        /* A criterion without a clear peak (conf near 1: no lines) gives an
+         * arbitrary angle; turning by it would only do harm. */
         if (fabs(res->skew) >= BL_INGEST_MIN_SKEW && res->skew_conf >= 1.5) {
             bl_affine m;
             bl_bitmap *level = bl_bitmap_rotate_shear(bits, -res->skew, &m);
@@ -328,13 +331,6 @@ int bl_ingest_run(bl_ingest *self, const bl_image *gray, const bl_page_info *inf
             res->skew_applied = 1;
         }
         page = bl_bitmap_to_binary(bits);
-        if (k) {
-            bl_affine m;
-            bl_image *up = bl_image_rotate_quarter(page, -k, &m);
-            bl_image_destroy(&page);
-            page = up;
-            to_file = bl_affine_compose(to_file, m);
-        }
     }
     bl_bitmap_destroy(&bits);
     work->page = page;

@@ -211,6 +211,25 @@ Test(bitmap, shear_rotation_matches_the_byte_rotation)
     }
 }
 
+Test(bitmap, quarter_turns_match_the_byte_turns)
+{
+    for (int i = 0; i < NSIZES; i++) {
+        bl_image *img = noise(sizes[i][0], sizes[i][1], 120, 71u + (uint32_t)i);
+        bl_bitmap *b = bl_bitmap_from_binary(img);
+        for (int k = -1; k <= 4; k++) {
+            bl_affine m1, m2;
+            bl_image *r1 = bl_image_rotate_quarter(img, k, &m1);
+            bl_bitmap *r2 = bl_bitmap_rotate_quarter(b, k, &m2);
+            cr_assert_eq(memcmp(&m1, &m2, sizeof m1), 0);
+            assert_same(r2, r1, "quarter turn");
+            bl_image_destroy(&r1);
+            bl_bitmap_destroy(&r2);
+        }
+        bl_bitmap_destroy(&b);
+        bl_image_destroy(&img);
+    }
+}
+
 Test(bitmap, sauvola_bitmap_is_the_byte_binarisation)
 {
     uint32_t seed = 9;
