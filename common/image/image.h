@@ -7,7 +7,8 @@
  * explicit stride. Binarised images use 1 for ink and 0 for paper, so a
  * component's pixel count is a plain sum. Grayscale images use 0 = black,
  * 255 = white, as scanners deliver them. Bit-packed (1 bit per pixel)
- * forms exist only at the file and message boundaries.
+ * forms exist at the file and message boundaries and as bl_bitmap
+ * (bitmap.h), on which ingest cleans and levels its pages.
  */
 #ifndef BL_IMAGE_H
 #define BL_IMAGE_H

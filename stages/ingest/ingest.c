@@ -4,27 +4,29 @@
  * Steps, in order (docs/INGEST.md has the reasons and the limits):
  *  1. resample to 300 dpi (area averaging down, bilinear up), so every later
  *     stage can use physical sizes in pixels;
- *  2. binarise: Sauvola (2000) for gray files, whose lighting and paper tone
- *     vary; a fixed threshold at mid-gray for bilevel files, which are
- *     already black and white (a resampled bilevel page is gray only along
- *     edges);
+ *  2. binarise into a bitmap (1 bit per pixel, bitmap.h): Sauvola (2000)
+ *     for gray files, whose lighting and paper tone vary, with pixels
+ *     darker than half the paper level always ink (a dark lid stays solid);
+ *     a fixed threshold at mid-gray for bilevel files, which are already
+ *     black and white (a resampled bilevel page is gray only along edges);
  *  3. remove dark scanner edges, then specks (clean.c);
- *  4. blank test: a page with almost no ink left is blank and is handed on
- *     empty, so detection finds nothing on it (no message change needed);
+ *  4. blank test: a page whose marks (components of writing size, away
+ *     from the border) hold almost no ink is blank and is handed on empty,
+ *     so detection finds nothing on it (no message change needed);
  *  5. orientation: a small network (kind "ingest") classifies a 32 x 32
  *     ink-density thumbnail of the page into the 4 quarter turns; without a
  *     model the page is taken as upright;
- *  6. skew: Postl's criterion (skew.c) on the 2x reduction, turned upright
- *     by the quarter turn found, within +-12 degrees;
- *  7. the page is turned upright (exact quarter turn) and level (three
- *     shears, Paeth 1986, about the centre, same size, so a template sees
- *     the sheet where the scanner had it), and the affine map
+ *  6. the page is turned upright (exact quarter turn), its skew measured by
+ *     Postl's criterion (skew.c) on the 2x reduction within +-12 degrees,
+ *     and undone by three shears (Paeth 1986) about the centre, same size,
+ *     so a template sees the sheet where the scanner had it; the affine map
  *     from the result back to the file's own pixels is the composition of
- *     the three steps' maps, so every box detect finds maps back exactly.
+ *     the steps' maps, so every box detect finds maps back exactly;
+ *  7. the bitmap is unpacked into the byte page the later stages read.
  *
- * The work for the angle estimates runs on reductions (2x: 1240 x 1754 for
- * A4), never on the full page; the full page is touched by binarisation,
- * cleaning and the final rotation only.
+ * Everything after binarisation works on the packed bitmap, and the angle
+ * estimates on reductions (2x: 1240 x 1754 for A4): memory traffic, not
+ * arithmetic, is the cost of a page.
  */
 #include "ingest.h"
 
