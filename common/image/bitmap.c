@@ -167,14 +167,11 @@ bl_bitmap *bl_bitmap_from_binary(const bl_image *bin)
 bl_image *bl_bitmap_to_binary(const bl_bitmap *self)
 {
     assert(self && self->data);
-    static uint8_t lut[256][8];
-    static int lut_ready;
-    if (!lut_ready) { /* idempotent: racing threads write the same bytes */
-        for (int v = 0; v < 256; v++)
-            for (int i = 0; i < 8; i++)
-                lut[v][i] = (uint8_t)((v >> i) & 1);
-        lut_ready = 1;
-    }
+    /* Built per call (2 KB, a microsecond): no shared state. */
+    uint8_t lut[256][8];
+    for (int v = 0; v < 256; v++)
+        for (int i = 0; i < 8; i++)
+            lut[v][i] = (uint8_t)((v >> i) & 1);
     /* malloc, not calloc: every byte is written below. */
     bl_image *out = bl_xmalloc(sizeof *out);
     out->width = self->width;
@@ -214,16 +211,12 @@ bl_image *bl_bitmap_reduce_ink2(const bl_bitmap *self)
     /* Per byte of bits (8 pixels): the four pair counts (0..2), one per
      * byte of a 32-bit cell in memory order, so two rows' cells add
      * without carries (at most 4 per byte). */
-    static uint32_t lut[256];
-    static int lut_ready;
-    if (!lut_ready) {
-        for (int v = 0; v < 256; v++) {
-            uint8_t c[4];
-            for (int p = 0; p < 4; p++)
-                c[p] = (uint8_t)(((v >> (2 * p)) & 1) + ((v >> (2 * p + 1)) & 1));
-            memcpy(&lut[v], c, 4);
-        }
-        lut_ready = 1;
+    uint32_t lut[256];
+    for (int v = 0; v < 256; v++) {
+        uint8_t c[4];
+        for (int p = 0; p < 4; p++)
+            c[p] = (uint8_t)(((v >> (2 * p)) & 1) + ((v >> (2 * p + 1)) & 1));
+        memcpy(&lut[v], c, 4);
     }
     int W = self->width, H = self->height;
     int ow = (W + 1) / 2, oh = (H + 1) / 2;
