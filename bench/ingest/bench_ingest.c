@@ -4,18 +4,22 @@
  *
  *   bench_ingest [--model F] [--repeat N] FILE...
  *       per file: the best over N repeats (default 7) of the CPU time to
- *       decode each page (bl_scan_read_page) and normalise it
- *       (bl_ingest_run), per page, with the part spent in binarising and
- *       cleaning (bl_ingest_binarize) shown separately;
+ *       decode each page (bl_scan_read_page), normalise it (bl_ingest_run)
+ *       and encode the message the stage sends (bl_msg_encode_work), per
+ *       page, with the part spent in binarising and
+ *       cleaning (bl_ingest_binarize_bits) shown separately;
+ *       --fresh-memory: without bl_ingest_keep_memory (every page's
+ *       buffers faulted in afresh), to show what the setting saves;
  *   bench_ingest --stream FILE [--model F]
- *       decodes and normalises every page once, one page in memory at a
+ *       decodes, normalises and encodes every page once, one page in memory at a
  *       time as the stage does, and prints pages, CPU ms per page and the
  *       process's peak resident set (getrusage ru_maxrss);
  *   bench_ingest --make-multipage OUT N PAGE.tif
  *       writes page 0 of PAGE.tif N times into one G4 TIFF (for --stream).
  *
  * CPU time (CLOCK_PROCESS_CPUTIME_ID), not wall time, because the machine
- * is shared; OpenBLAS is pinned to one thread as in the stage; run under
+ * is shared; OpenBLAS is pinned to one thread and freed page buffers are
+ * kept for reuse (bl_ingest_keep_memory) as in the stage; run under
  * `taskset -c 0` for one core. Commands and figures: docs/BENCHMARKS.md,
  * section "Scan ingest".
  */
@@ -39,7 +43,7 @@ static double cpu_ms(void)
 static int bench_file(bl_ingest *norm, const char *path, int repeat)
 {
     bl_err err = {0};
-    double best_total = 1e30, best_read = 0, best_bin = 0;
+    double best_total = 1e30, best_read = 0, best_bin = 0, best_enc = 0;
     int pages = 0;
     for (int r = 0; r < repeat; r++) {
         bl_scan *scan = bl_scan_open(path, NULL, &err);
@@ -48,7 +52,7 @@ static int bench_file(bl_ingest *norm, const char *path, int repeat)
             return 1;
         }
         pages = bl_scan_page_count(scan);
-        double t_read = 0, t_bin = 0, t_total = 0;
+        double t_read = 0, t_bin = 0, t_total = 0, t_enc = 0;
         for (int i = 0; i < pages; i++) {
             bl_page_info info;
             double t0 = cpu_ms();
@@ -64,14 +68,24 @@ static int bench_file(bl_ingest *norm, const char *path, int repeat)
                 fprintf(stderr, "bench_ingest: %s: %s\n", path, err.msg);
                 return 1;
             }
+            double t_run = cpu_ms();
+            /* The message the stage sends: the page bit-packed. */
+            bl_msg_header hdr = {.type = BL_MSG_WORK};
+            bl_frames frames = {0};
+            if (bl_msg_encode_work(&hdr, work, &frames) != BL_OK) {
+                fprintf(stderr, "bench_ingest: %s: cannot encode the page\n", path);
+                return 1;
+            }
+            bl_frames_free(&frames);
             double t2 = cpu_ms();
+            t_enc += t2 - t_run;
             bl_work_destroy(&work);
             /* The binarise-and-clean part alone, timed apart. */
-            bl_image *bin = NULL;
+            bl_bitmap *bin = NULL;
             double sx, sy, t3 = cpu_ms();
-            bl_ingest_binarize(gray, &info, &bin, &sx, &sy, NULL, &err);
+            bl_ingest_binarize_bits(gray, &info, &bin, &sx, &sy, NULL, &err);
             t_bin += cpu_ms() - t3;
-            bl_image_destroy(&bin);
+            bl_bitmap_destroy(&bin);
             bl_image_destroy(&gray);
             t_read += t1 - t0;
             t_total += t2 - t0;
@@ -81,12 +95,13 @@ static int bench_file(bl_ingest *norm, const char *path, int repeat)
             best_total = t_total;
             best_read = t_read;
             best_bin = t_bin;
+            best_enc = t_enc;
         }
     }
     printf("%s: %d page(s), best of %d: %.1f ms CPU per page (decode %.1f, binarise+clean "
-           "%.1f, orientation+deskew+rotation %.1f)\n",
+           "%.1f, blank test+orientation+turn+deskew+unpack+hash %.1f, message encoding %.1f)\n",
            path, pages, repeat, best_total / pages, best_read / pages, best_bin / pages,
-           (best_total - best_read - best_bin) / pages);
+           (best_total - best_read - best_bin - best_enc) / pages, best_enc / pages);
     return 0;
 }
 
@@ -108,7 +123,12 @@ static int stream(bl_ingest *norm, const char *path)
             continue;
         }
         bl_work *work = bl_work_new();
-        bl_ingest_run(norm, gray, &info, work, NULL, &err);
+        if (bl_ingest_run(norm, gray, &info, work, NULL, &err) == BL_OK) {
+            bl_msg_header hdr = {.type = BL_MSG_WORK};
+            bl_frames frames = {0};
+            bl_msg_encode_work(&hdr, work, &frames);
+            bl_frames_free(&frames);
+        }
         bl_work_destroy(&work);
         bl_image_destroy(&gray);
     }
@@ -155,7 +175,7 @@ int main(int argc, char **argv)
 {
     openblas_set_num_threads(1);
     const char *model = NULL;
-    int repeat = 7, status = 0, files = 0;
+    int repeat = 7, status = 0, files = 0, keep = 1;
     if (argc == 5 && strcmp(argv[1], "--make-multipage") == 0)
         return make_multipage(argv[2], atoi(argv[3]), argv[4]);
     const char *stream_path = NULL;
@@ -166,11 +186,15 @@ int main(int argc, char **argv)
             repeat = atoi(argv[++i]);
         else if (strcmp(argv[i], "--stream") == 0 && i + 1 < argc)
             stream_path = argv[++i];
+        else if (strcmp(argv[i], "--fresh-memory") == 0)
+            keep = 0;
         else
             files++;
     }
+    if (keep)
+        bl_ingest_keep_memory(); /* as the stage does */
     if ((!files && !stream_path) || repeat < 1) {
-        fprintf(stderr, "usage: bench_ingest [--model F] [--repeat N] FILE...\n"
+        fprintf(stderr, "usage: bench_ingest [--model F] [--repeat N] [--fresh-memory] FILE...\n"
                         "       bench_ingest --stream FILE [--model F]\n"
                         "       bench_ingest --make-multipage OUT N PAGE.tif\n");
         return 2;
@@ -189,6 +213,8 @@ int main(int argc, char **argv)
                 i++;
                 continue;
             }
+            if (strcmp(argv[i], "--fresh-memory") == 0)
+                continue;
             status |= bench_file(norm, argv[i], repeat);
         }
     }

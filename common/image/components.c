@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/bitmap.h"
 #include "image/image_internal.h"
 
 int bl_run_root(int *parent, int i)
@@ -43,17 +44,72 @@ static void unite(int *parent, int a, int b)
         parent[a] = b;
 }
 
+/* Runs are appended row by row; each is united with the runs of the
+ * previous row that touch it. Shared by the byte and the bit rasters. */
+typedef struct run_builder {
+    bl_run *runs;
+    int *parent;
+    size_t cap, n;
+    size_t prev_begin, prev_end; /* the previous row's runs */
+    size_t cur_begin, p;         /* this row's first run; scan position in prev */
+} run_builder;
+
+static void rb_init(run_builder *b)
+{
+    memset(b, 0, sizeof *b);
+    b->cap = 1024;
+    b->runs = bl_xmalloc(b->cap * sizeof *b->runs);
+    b->parent = bl_xmalloc(b->cap * sizeof *b->parent);
+}
+
+static void rb_row_begin(run_builder *b)
+{
+    b->cur_begin = b->n;
+    b->p = b->prev_begin;
+}
+
+static void rb_row_end(run_builder *b)
+{
+    b->prev_begin = b->cur_begin;
+    b->prev_end = b->n;
+}
+
+static int rb_add(run_builder *b, int x0, int x1, int y, bl_err *err)
+{
+    if (b->n == b->cap) {
+        if (b->cap >= (size_t)INT_MAX / 2) {
+            free(b->runs);
+            free(b->parent);
+            b->runs = NULL;
+            b->parent = NULL;
+            return bl_err_set(err, BL_ELIMIT, "too many ink runs");
+        }
+        b->cap *= 2;
+        b->runs = bl_xrealloc(b->runs, b->cap * sizeof *b->runs);
+        b->parent = bl_xrealloc(b->parent, b->cap * sizeof *b->parent);
+    }
+    size_t n = b->n;
+    b->runs[n] = (bl_run){x0, x1, y};
+    b->parent[n] = (int)n;
+    /* Previous-row runs entirely left of this one cannot touch any later
+     * run of this row either, so p only moves forward. */
+    while (b->p < b->prev_end && b->runs[b->p].x1 < x0 - 1)
+        b->p++;
+    for (size_t q = b->p; q < b->prev_end && b->runs[q].x0 <= x1 + 1; q++)
+        unite(b->parent, (int)n, (int)q);
+    b->n++;
+    return BL_OK;
+}
+
 int bl_image_runs(const bl_image *bin, bl_run **out_runs, int **out_parent,
                   size_t *out_n, bl_err *err)
 {
     assert(bin && bin->data && out_runs && out_parent && out_n);
-    size_t cap = 1024, n = 0;
-    bl_run *runs = bl_xmalloc(cap * sizeof *runs);
-    int *parent = bl_xmalloc(cap * sizeof *parent);
-    size_t prev_begin = 0, prev_end = 0;
+    run_builder b;
+    rb_init(&b);
     for (int y = 0; y < bin->height; y++) {
         const uint8_t *row = &BL_PIX(bin, 0, y);
-        size_t cur_begin = n, p = prev_begin;
+        rb_row_begin(&b);
         int x = 0, w = bin->width;
         while (x < w) {
             /* Paper is most of a page: skip it eight bytes at a time. */
@@ -71,59 +127,74 @@ int bl_image_runs(const bl_image *bin, bl_run **out_runs, int **out_parent,
             int x0 = x;
             while (x < w && row[x])
                 x++;
-            if (n == cap) {
-                if (cap >= (size_t)INT_MAX / 2) {
-                    free(runs);
-                    free(parent);
-                    return bl_err_set(err, BL_ELIMIT, "too many ink runs");
-                }
-                cap *= 2;
-                runs = bl_xrealloc(runs, cap * sizeof *runs);
-                parent = bl_xrealloc(parent, cap * sizeof *parent);
-            }
-            bl_run r = {x0, x - 1, y};
-            runs[n] = r;
-            parent[n] = (int)n;
-            /* Previous-row runs entirely left of this one cannot touch any
-             * later run of this row either, so p only moves forward. */
-            while (p < prev_end && runs[p].x1 < r.x0 - 1)
-                p++;
-            for (size_t q = p; q < prev_end && runs[q].x0 <= r.x1 + 1; q++)
-                unite(parent, (int)n, (int)q);
-            n++;
+            int rc = rb_add(&b, x0, x - 1, y, err);
+            if (rc)
+                return rc;
         }
-        prev_begin = cur_begin;
-        prev_end = n;
+        rb_row_end(&b);
     }
-    *out_runs = runs;
-    *out_parent = parent;
-    *out_n = n;
+    *out_runs = b.runs;
+    *out_parent = b.parent;
+    *out_n = b.n;
     return BL_OK;
 }
 
-int bl_image_components(const bl_image *bin, bl_component **out, int *count,
-                        int **labels, bl_err *err)
+/* Runs of set bits found word by word: count-trailing-zeros finds the next
+ * edge, so a run costs a few instructions whatever its length and a word
+ * of paper one comparison. */
+int bl_bitmap_runs(const bl_bitmap *bin, bl_run **out_runs, int **out_parent, size_t *out_n,
+                   bl_err *err)
 {
-    assert(bin && bin->data && out && count);
-    *out = NULL;
-    *count = 0;
-    if (labels)
-        *labels = NULL;
-    bl_run *runs = NULL;
-    int *parent = NULL;
-    size_t n = 0;
-    bl_component *cs = NULL;
-    int rc = bl_image_runs(bin, &runs, &parent, &n, err);
-    if (rc)
-        return rc;
+    assert(bin && bin->data && out_runs && out_parent && out_n);
+    run_builder b;
+    rb_init(&b);
+    for (int y = 0; y < bin->height; y++) {
+        const uint64_t *row = BL_BROW(bin, y);
+        rb_row_begin(&b);
+        int wpl = bin->wpl;
+        int j = 0;
+        uint64_t w = row[0];
+        for (;;) {
+            /* Next ink bit. */
+            while (!w && ++j < wpl)
+                w = row[j];
+            if (j >= wpl)
+                break;
+            int x0 = j * 64 + __builtin_ctzll(w);
+            /* Next paper bit after it: the run's end. */
+            uint64_t inv = ~w & (~(uint64_t)0 << (x0 & 63));
+            while (!inv && ++j < wpl)
+                inv = ~row[j];
+            int x1 = j >= wpl ? wpl * 64 : j * 64 + __builtin_ctzll(inv);
+            /* Padding bits are 0, so a run never reaches past the width. */
+            int rc = rb_add(&b, x0, x1 - 1, y, err);
+            if (rc)
+                return rc;
+            if (j >= wpl)
+                break;
+            w = row[j] & (~(uint64_t)0 << (x1 & 63));
+        }
+        rb_row_end(&b);
+    }
+    *out_runs = b.runs;
+    *out_parent = b.parent;
+    *out_n = b.n;
+    return BL_OK;
+}
 
-    /* Roots precede their members, so one forward sweep numbers them. */
-    int *comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
+/* Components from united runs: numbered in raster order of their roots,
+ * with boxes and pixel counts; comp[i] receives run i's component index
+ * when comp is non-NULL. Returns the count; *out is new (NULL if none). */
+static int runs_to_components(const bl_run *runs, int *parent, size_t n, int *comp,
+                              bl_component **out)
+{
     int ncomp = 0;
+    /* Roots precede their members, so one forward sweep numbers them. */
     for (size_t i = 0; i < n; i++) {
         int root = bl_run_root(parent, (int)i);
         comp[i] = (size_t)root == i ? ncomp++ : comp[root];
     }
+    bl_component *cs = NULL;
     if (ncomp > 0) {
         cs = bl_xmalloc((size_t)ncomp * sizeof *cs);
         for (int c = 0; c < ncomp; c++)
@@ -147,6 +218,27 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
             cs[c].box.h = cs[c].box.h - cs[c].box.y + 1;
         }
     }
+    *out = cs;
+    return ncomp;
+}
+
+int bl_image_components(const bl_image *bin, bl_component **out, int *count,
+                        int **labels, bl_err *err)
+{
+    assert(bin && bin->data && out && count);
+    *out = NULL;
+    *count = 0;
+    if (labels)
+        *labels = NULL;
+    bl_run *runs = NULL;
+    int *parent = NULL;
+    size_t n = 0;
+    int rc = bl_image_runs(bin, &runs, &parent, &n, err);
+    if (rc)
+        return rc;
+    int *comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
+    bl_component *cs = NULL;
+    int ncomp = runs_to_components(runs, parent, n, comp, &cs);
     if (labels) {
         size_t npix = 0;
         bool ok = bl_size_mul(&npix, (size_t)bin->width, (size_t)bin->height);
@@ -166,4 +258,23 @@ int bl_image_components(const bl_image *bin, bl_component **out, int *count,
     free(parent);
     free(runs);
     return rc;
+}
+
+int bl_bitmap_components(const bl_bitmap *bin, bl_component **out, int *count, bl_err *err)
+{
+    assert(bin && bin->data && out && count);
+    *out = NULL;
+    *count = 0;
+    bl_run *runs = NULL;
+    int *parent = NULL;
+    size_t n = 0;
+    int rc = bl_bitmap_runs(bin, &runs, &parent, &n, err);
+    if (rc)
+        return rc;
+    int *comp = bl_xmalloc((n ? n : 1) * sizeof *comp);
+    *count = runs_to_components(runs, parent, n, comp, out);
+    free(comp);
+    free(parent);
+    free(runs);
+    return BL_OK;
 }

@@ -71,3 +71,34 @@ bl_image *bl_image_crop(const bl_image *self, bl_box box)
         memcpy(&BL_PIX(out, 0, y), &BL_PIX(self, x0, y0 + y), (size_t)out->width);
     return out;
 }
+
+static inline uint64_t hash_word(uint64_t h, uint64_t w)
+{
+    return (h ^ w) * 0x100000001b3ull;
+}
+
+uint64_t bl_image_content_hash(const bl_image *self)
+{
+    assert(self && self->data);
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = hash_word(h, (uint64_t)self->width);
+    h = hash_word(h, (uint64_t)self->height);
+    int full = self->width / 8, rest = self->width % 8;
+    for (int y = 0; y < self->height; y++) {
+        const uint8_t *p = &BL_PIX(self, 0, y);
+        for (int i = 0; i < full; i++, p += 8) {
+            /* Little-endian whatever the host; one load on x86. */
+            uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+                         (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+                         (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+            h = hash_word(h, w);
+        }
+        if (rest) {
+            uint64_t w = 0;
+            for (int i = 0; i < rest; i++)
+                w |= (uint64_t)p[i] << (8 * i);
+            h = hash_word(h, w);
+        }
+    }
+    return h;
+}

@@ -7,7 +7,8 @@
  * explicit stride. Binarised images use 1 for ink and 0 for paper, so a
  * component's pixel count is a plain sum. Grayscale images use 0 = black,
  * 255 = white, as scanners deliver them. Bit-packed (1 bit per pixel)
- * forms exist only at the file and message boundaries.
+ * forms exist at the file and message boundaries and as bl_bitmap
+ * (bitmap.h), on which ingest cleans and levels its pages.
  */
 #ifndef BL_IMAGE_H
 #define BL_IMAGE_H
@@ -46,6 +47,14 @@ void bl_image_destroy(bl_image **self);
 
 /* A deep copy of the box region (clipped to the image). */
 bl_image *bl_image_crop(const bl_image *self, bl_box box);
+
+/* Content hash of a raster, for recognising a page fed twice: FNV-1a 64
+ * (offset basis 0xcbf29ce484222325, prime 0x100000001b3) taken over 64-bit
+ * words instead of bytes: first the width and the height (one word each),
+ * then each row's bytes as little-endian words, the last word of a row
+ * zero-padded. Stable across hosts and releases; about eight times faster
+ * than byte-wise FNV-1a, and not cryptographic. */
+uint64_t bl_image_content_hash(const bl_image *self);
 
 #define BL_PIX(img, x, y) ((img)->data[(size_t)(y) * (size_t)(img)->stride + (size_t)(x)])
 
@@ -138,9 +147,11 @@ int bl_image_mnist_normalize(const bl_image *src, int src_is_binary,
  * with m and s the window's mean and standard deviation; ink where
  * gray <= T. Pixels darker than BL_SAUVOLA_SOLID are ink whatever their
  * window says, so solid dark areas (scanner edges, stamps) stay solid.
- * half >= 1, 0 < k < 1; at 300 dpi half = 15, k = 0.34 suit handwriting.
+ * 1 <= half <= BL_SAUVOLA_MAX_HALF (window sums of squares stay in 31
+ * bits), 0 < k < 1; at 300 dpi half = 15, k = 0.2 suit handwriting.
  * Returns a new binary image. */
 #define BL_SAUVOLA_SOLID 48
+#define BL_SAUVOLA_MAX_HALF 90
 bl_image *bl_image_binarize_sauvola(const bl_image *gray, int half, double k);
 
 /* Number of ink pixels. */

@@ -46,6 +46,14 @@ typedef struct bl_run {
 int bl_image_runs(const bl_image *bin, bl_run **runs, int **parent, size_t *n,
                   bl_err *err);
 int bl_run_root(int *parent, int i);
+/* The same runs, in the same order and united the same way, from a
+ * bit-packed raster (bitmap.h). */
+struct bl_bitmap;
+/* Packs a row of bytes into bits, 1 where a byte is nonzero (bitmap.c);
+ * padding bits 0. */
+void bl_bitmap_pack_row(uint64_t *dst, const uint8_t *bits01, int width);
+int bl_bitmap_runs(const struct bl_bitmap *bin, bl_run **runs, int **parent, size_t *n,
+                   bl_err *err);
 
 /* Resolutions outside this range are treated as absent: no scanner makes
  * them, and a dpi of 0 or 1e9 would wreck every later size computation. */

@@ -154,19 +154,32 @@ static double postl(const ink_list *l, double deg, float *hist, int nbins, int o
     return s / l->total;
 }
 
-/* Sums 2x2 blocks of a count image (a reduction by 2 of a reduction). */
+/* Sums 2x2 blocks of a count image (a reduction by 2 of a reduction),
+ * saturating at 255. */
+static void sum2_row(uint8_t *restrict dst, const uint8_t *restrict r0,
+                     const uint8_t *restrict r1, int w)
+{
+    int ew = w & ~1;
+    for (int x = 0; x < ew; x += 2) {
+        unsigned v = (unsigned)r0[x] + r0[x + 1] + r1[x] + r1[x + 1];
+        dst[x >> 1] = (uint8_t)(v > 255 ? 255 : v);
+    }
+    if (ew < w) {
+        unsigned v = (unsigned)r0[ew] + r1[ew];
+        dst[ew >> 1] = (uint8_t)(v > 255 ? 255 : v);
+    }
+}
+
 static bl_image *reduce_sum2(const bl_image *cnt)
 {
     int ow = (cnt->width + 1) / 2, oh = (cnt->height + 1) / 2;
     bl_image *out = bl_image_new(ow, oh);
-    for (int y = 0; y < cnt->height; y++) {
-        const uint8_t *row = &BL_PIX(cnt, 0, y);
-        uint8_t *dst = &BL_PIX(out, 0, y / 2);
-        for (int x = 0; x < cnt->width; x++) {
-            unsigned v = dst[x / 2] + row[x];
-            dst[x / 2] = (uint8_t)(v > 255 ? 255 : v);
-        }
+    uint8_t *zero = bl_xcalloc((size_t)cnt->width, 1);
+    for (int y = 0; y < cnt->height; y += 2) {
+        const uint8_t *r1 = y + 1 < cnt->height ? &BL_PIX(cnt, 0, y + 1) : zero;
+        sum2_row(&BL_PIX(out, 0, y / 2), &BL_PIX(cnt, 0, y), r1, cnt->width);
     }
+    free(zero);
     return out;
 }
 

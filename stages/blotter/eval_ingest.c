@@ -8,7 +8,8 @@
  * normaliser exactly as the stage does, and compares with the truth:
  *   accuracy: the fraction of non-blank pages whose quarter turn is right;
  *   skew error: mean and max |measured - true| degrees over those pages;
- *   blank pages recognised, and pages wrongly called blank.
+ *   blank pages recognised, and pages wrongly called blank, with the least
+ *   ink the blank test saw on a page with fields (the margin it has).
  * Pages cycle through bilevel and gray and through 200/300/400 dpi
  * (bl_ingest_gen_page). Output on stdout; progress on stderr.
  */
@@ -127,6 +128,7 @@ int bl_cmd_eval_ingest(int argc, char **argv)
         return 2;
     }
     bl_err err = {0};
+    bl_ingest_keep_memory(); /* as the stage does, for its CPU figure */
     bl_ingest *norm = bl_ingest_new(strcmp(model, "none") == 0 ? NULL : model, &err);
     if (!norm) {
         fprintf(stderr, "blotter eval ingest: %s\n", err.msg);
@@ -141,7 +143,7 @@ int bl_cmd_eval_ingest(int argc, char **argv)
     gen.opt.rotate = rotate;
     gen.opt.skew = skew;
     long upright_ok = 0, nonblank = 0, blanks = 0, blank_found = 0, false_blank = 0;
-    double skew_sum = 0, skew_max = 0;
+    double skew_sum = 0, skew_max = 0, least_ink = 1;
     uint64_t cpu = 0;
     int status = 1;
     for (long k = 0; k < pages; k++) {
@@ -162,9 +164,17 @@ int bl_cmd_eval_ingest(int argc, char **argv)
         if (truth.blank) {
             blanks++;
             blank_found += res.blank;
+            if (!res.blank)
+                fprintf(stderr, "page %ld: blank, not recognised: ink %.2g (marks %.2g) of the page, edges %d\n",
+                        k, res.ink, res.mark_ink, res.edges);
         } else {
             nonblank++;
             false_blank += res.blank;
+            /* What the blank test weighed: the marks' ink where it looked
+             * at them, else all the ink (more than enough). */
+            double weighed = res.ink < BL_INGEST_BLANK_CHECK ? res.mark_ink : res.ink;
+            if (weighed < least_ink)
+                least_ink = weighed;
             int right = !res.blank && res.quarter_turns * 90 == truth.rotation;
             upright_ok += right;
             double e = fabs(res.skew - truth.skew);
@@ -187,6 +197,8 @@ int bl_cmd_eval_ingest(int argc, char **argv)
            skew_max);
     printf("blank recognised: %ld/%ld, pages wrongly called blank: %ld\n", blank_found, blanks,
            false_blank);
+    printf("least ink on a page with fields: %.2g of the page (blank below %.2g)\n", least_ink,
+           BL_INGEST_BLANK_FRACTION);
     printf("cpu per page: %.1f ms\n", (double)cpu / 1e6 / (double)pages);
     status = 0;
 done:

@@ -105,6 +105,7 @@ int main(int argc, char **argv)
     }
     /* Instances scale the stage; a second BLAS pool would only fight them. */
     openblas_set_num_threads(1);
+    bl_ingest_keep_memory();
     ingest_ctx ctx;
     bl_conf_image_limits(&conf, &ctx.limits);
     const char *model = conf.model[BL_STAGE_INGEST];

@@ -252,6 +252,50 @@ Test(ingest, a_page_with_one_field_is_not_blank)
     bl_image_destroy(&gray);
 }
 
+Test(ingest, a_blank_page_with_dust_a_gray_lid_and_edge_slivers_is_blank)
+{
+    /* At 300 dpi: a lid of gray 70 (above the library's fixed solid level,
+     * so Sauvola alone would hollow it to its outline) along the top,
+     * dust blobs of 14 x 14 px (above the speck size) and a sliver of an
+     * edge 20 px from the left border. */
+    bl_image *gray = bl_image_new(2480, 3508);
+    uint32_t seed = 7;
+    for (int y = 0; y < gray->height; y++)
+        for (int x = 0; x < gray->width; x++)
+            BL_PIX(gray, x, y) = (uint8_t)(y < 60 + x / 100 ? 70 : 228 + (int)(lcg(&seed) % 9) - 4);
+    for (int k = 0; k < 20; k++) {
+        int x = 200 + (int)(lcg(&seed) % 2000), y = 200 + (int)(lcg(&seed) % 3000);
+        for (int j = 0; j < 14; j++)
+            for (int i = 0; i < 14; i++)
+                BL_PIX(gray, x + i, y + j) = 40;
+    }
+    for (int y = 1500; y < 1700; y++)
+        for (int x = 20; x < 32; x++)
+            BL_PIX(gray, x, y) = 30;
+    bl_page_info info = {.dpi_x = 300, .dpi_y = 300, .bits_per_sample = 8};
+    bl_work *work = bl_work_new();
+    bl_ingest_result res;
+    bl_err err = {0};
+    cr_assert_eq(bl_ingest_run(NULL, gray, &info, work, &res, &err), BL_OK, "%s", err.msg);
+    cr_assert_eq(res.edges & 1, 1, "the lid is removed as a dark edge");
+    cr_assert_gt(res.ink, 0, "the dust and the sliver are still there");
+    cr_assert_eq(res.mark_ink, 0);
+    cr_assert_eq(res.blank, 1);
+    bl_work_destroy(&work);
+
+    /* One hand-written-digit-sized mark (a 6 px stroke 60 px tall)
+     * in the middle makes it a page. */
+    for (int y = 1700; y < 1760; y++)
+        for (int x = 1200; x < 1206 + (y - 1700) / 3; x++)
+            BL_PIX(gray, x, y) = 30;
+    work = bl_work_new();
+    cr_assert_eq(bl_ingest_run(NULL, gray, &info, work, &res, &err), BL_OK, "%s", err.msg);
+    cr_assert_eq(res.blank, 0);
+    cr_assert_gt(res.mark_ink, BL_INGEST_BLANK_FRACTION);
+    bl_work_destroy(&work);
+    bl_image_destroy(&gray);
+}
+
 Test(ingest, refuses_a_model_of_another_kind_naming_the_file)
 {
     bl_err err = {0};
