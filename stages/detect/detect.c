@@ -56,6 +56,7 @@
 #include <string.h>
 
 #include "blm/blm.h"
+#include "image/bitmap.h"
 #include "nn/nn.h"
 
 /* Geometry at 300 dpi. */
@@ -114,46 +115,148 @@ static int box_contains(bl_box a, bl_box b)
 
 /* ---- 1. Line removal ----------------------------------------------------- */
 
+/* The page is read whole only once, into a packed bitmap `ink` (bitmap.h)
+ * that is kept equal to the page's ink through every erasure. Long runs are
+ * found on its words; the byte page is touched only at line pixels and at
+ * what is erased, so the cost follows the amount of line, not the page
+ * area. */
+
+/* A growable list of horizontal runs [x0, x1) in row y, in row-major
+ * order. */
+typedef struct hrun {
+    int y, x0, x1;
+} hrun;
+
+typedef struct hruns {
+    hrun *v;
+    size_t n, cap;
+} hruns;
+
+static void hruns_push(hruns *r, int y, int x0, int x1)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 1024;
+        r->v = bl_xrealloc(r->v, sizeof *r->v * r->cap);
+    }
+    r->v[r->n++] = (hrun){y, x0, x1};
+}
+
+/* First set bit at or after x in a row of wpl words, or -1. */
+static int next_set(const uint64_t *row, int wpl, int x)
+{
+    int j = x >> 6;
+    if (j >= wpl)
+        return -1;
+    uint64_t w = row[j] & (~UINT64_C(0) << (x & 63));
+    while (!w) {
+        if (++j >= wpl)
+            return -1;
+        w = row[j];
+    }
+    return (j << 6) + __builtin_ctzll(w);
+}
+
+/* First clear bit at or after x, or wpl * 64 (bits past the width are
+ * clear, so within a row this is at most the width). */
+static int next_clear(const uint64_t *row, int wpl, int x)
+{
+    int j = x >> 6;
+    if (j >= wpl)
+        return wpl << 6;
+    uint64_t w = ~row[j] & (~UINT64_C(0) << (x & 63));
+    while (!w) {
+        if (++j >= wpl)
+            return wpl << 6;
+        w = ~row[j];
+    }
+    return (j << 6) + __builtin_ctzll(w);
+}
+
 /* Marks (value 2) the ink pixels lying in horizontal runs of at least
- * min_len. */
-static void mark_hruns(bl_image *page, int min_len)
+ * min_len, and lists those runs. */
+static void mark_hruns(bl_image *page, const bl_bitmap *ink, int min_len, hruns *out)
 {
     for (int y = 0; y < page->height; y++) {
+        const uint64_t *bits = BL_BROW(ink, y);
         uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
-        int start = -1;
-        for (int x = 0; x <= page->width; x++) {
-            int ink = x < page->width && row[x] != 0;
-            if (ink && start < 0)
-                start = x;
-            if (!ink && start >= 0) {
-                if (x - start >= min_len)
-                    memset(row + start, 2, (size_t)(x - start));
-                start = -1;
+        int x = 0;
+        while ((x = next_set(bits, ink->wpl, x)) >= 0) {
+            int end = next_clear(bits, ink->wpl, x);
+            if (end - x >= min_len) {
+                memset(row + x, 2, (size_t)(end - x));
+                hruns_push(out, y, x, end);
             }
+            x = end;
         }
     }
 }
 
-/* The same down the columns, streaming rows (a run length per column) so
- * the page is read in memory order. */
-static void mark_vruns(bl_image *page, int min_len)
+/* The pixels of `ink` lying in vertical runs of at least min_len, as a new
+ * bitmap: a pixel is in such a run exactly when some min_len rows in a
+ * column, including it, are all ink. An erosion down the columns (AND of
+ * min_len rows) followed by the matching dilation (OR), each by doubling
+ * windows, on whole words. */
+static bl_bitmap *vrun_mask(const bl_bitmap *ink, int min_len)
 {
-    int *run = bl_xcalloc((size_t)page->width, sizeof *run);
-    for (int y = 0; y <= page->height; y++) {
-        const uint8_t *row = y < page->height ? page->data + (size_t)y * (size_t)page->stride
-                                              : NULL;
-        for (int x = 0; x < page->width; x++) {
-            if (row && row[x]) {
-                run[x]++;
-                continue;
-            }
-            if (run[x] >= min_len)
-                for (int k = y - run[x]; k < y; k++)
-                    BL_PIX(page, x, k) = 2;
-            run[x] = 0;
+    int H = ink->height, wpl = ink->wpl;
+    bl_bitmap *m = bl_bitmap_new(ink->width, H);
+    if (H < min_len)
+        return m;
+    size_t row_words = (size_t)wpl;
+    memcpy(m->data, ink->data, sizeof *m->data * row_words * (size_t)H);
+    /* Erosion: after the step with k, row y holds the AND of rows
+     * y .. y + 2k - 1 (valid while y + 2k <= H). */
+    int span = 1;
+    while (2 * span <= min_len) {
+        for (int y = 0; y + span < H; y++) {
+            uint64_t *a = BL_BROW(m, y);
+            const uint64_t *b = BL_BROW(m, y + span);
+            for (int j = 0; j < wpl; j++)
+                a[j] &= b[j];
         }
+        span *= 2;
     }
-    free(run);
+    int rest = min_len - span; /* 0 <= rest < span: overlapping windows */
+    if (rest > 0)
+        for (int y = 0; y + rest < H; y++) {
+            uint64_t *a = BL_BROW(m, y);
+            const uint64_t *b = BL_BROW(m, y + rest);
+            for (int j = 0; j < wpl; j++)
+                a[j] &= b[j];
+        }
+    /* Windows that would run past the last row start nowhere. */
+    for (int y = H - min_len + 1; y < H; y++)
+        memset(BL_BROW(m, y), 0, sizeof *m->data * row_words);
+    /* Dilation: row y becomes the OR of window starts y - min_len + 1 .. y. */
+    span = 1;
+    while (2 * span <= min_len) {
+        for (int y = H - 1; y >= span; y--) {
+            uint64_t *a = BL_BROW(m, y);
+            const uint64_t *b = BL_BROW(m, y - span);
+            for (int j = 0; j < wpl; j++)
+                a[j] |= b[j];
+        }
+        span *= 2;
+    }
+    rest = min_len - span;
+    if (rest > 0)
+        for (int y = H - 1; y >= rest; y--) {
+            uint64_t *a = BL_BROW(m, y);
+            const uint64_t *b = BL_BROW(m, y - rest);
+            for (int j = 0; j < wpl; j++)
+                a[j] |= b[j];
+        }
+    return m;
+}
+
+static inline void bit_clear(bl_bitmap *b, int x, int y)
+{
+    BL_BROW(b, y)[x >> 6] &= ~(UINT64_C(1) << (x & 63));
+}
+
+static inline void bit_set(bl_bitmap *b, int x, int y)
+{
+    BL_BROW(b, y)[x >> 6] |= UINT64_C(1) << (x & 63);
 }
 
 /* Pixel (along, across) of the page: along the line and across it. */
@@ -165,8 +268,10 @@ static inline uint8_t *px_at(bl_image *page, int vertical, int along, int across
 /* The marked stretch across the line at `along` that starts at a0: erased
  * unless it is thick (a solid area) or ink continues on both sides (a
  * crossing stroke), with the rim blur leaves on a side where no stroke
- * continues. Kept line pixels become 3. Returns pixels erased. */
-static long settle_stretch(bl_image *page, uint8_t *gone, int vertical, int along, int a0)
+ * continues. Kept line pixels become 3. Erased pixels are cleared in `ink`
+ * and set in `gone`. Returns pixels erased. */
+static long settle_stretch(bl_image *page, bl_bitmap *ink, bl_bitmap *gone, int vertical,
+                           int along, int a0)
 {
     int n_across = vertical ? page->width : page->height;
     int a1 = a0;
@@ -193,66 +298,105 @@ static long settle_stretch(bl_image *page, uint8_t *gone, int vertical, int alon
         uint8_t *p = px_at(page, vertical, along, k);
         if (*p) {
             *p = 0;
-            gone[p - page->data] = 1;
+            int x = vertical ? k : along, y = vertical ? along : k;
+            bit_clear(ink, x, y);
+            bit_set(gone, x, y);
             erased++;
         }
     }
     return erased;
 }
 
-/* Settles every marked stretch, visiting the page in memory order: a
- * stretch across a horizontal line starts at a marked pixel whose upper
- * neighbour is not marked; across a vertical one, at one whose left
- * neighbour is not. */
-static long erase_marked(bl_image *page, uint8_t *gone, int vertical)
+/* Settles every marked stretch across the horizontal lines, in memory
+ * order: a stretch starts at a marked pixel whose upper neighbour is not
+ * marked. Settling only ever unmarks pixels, so visiting the listed runs
+ * (with the same tests at visit time) is visiting every marked pixel. The
+ * marks are then turned back into ink (1) or paper. */
+static long erase_hlines(bl_image *page, bl_bitmap *ink, bl_bitmap *gone, const hruns *r)
 {
     long erased = 0;
-    for (int y = 0; y < page->height; y++) {
+    for (size_t i = 0; i < r->n; i++) {
+        int y = r->v[i].y;
         uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
         const uint8_t *up = y > 0 ? row - page->stride : NULL;
-        for (int x = 0; x < page->width; x++) {
-            if (row[x] != 2)
-                continue;
-            if (vertical ? (x > 0 && row[x - 1] == 2) : (up && up[x] == 2))
-                continue;
-            erased += vertical ? settle_stretch(page, gone, 1, y, x)
-                               : settle_stretch(page, gone, 0, x, y);
-        }
+        for (int x = r->v[i].x0; x < r->v[i].x1; x++)
+            if (row[x] == 2 && !(up && up[x] == 2))
+                erased += settle_stretch(page, ink, gone, 0, x, y);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        uint8_t *row = page->data + (size_t)r->v[i].y * (size_t)page->stride;
+        for (int x = r->v[i].x0; x < r->v[i].x1; x++)
+            row[x] = row[x] != 0;
     }
     return erased;
 }
 
-static void restore_ink(bl_image *page)
+/* The same across the vertical lines, whose pixels are the set bits of
+ * `mask`: a stretch starts at a marked pixel whose left neighbour is not
+ * marked. */
+static long erase_vlines(bl_image *page, bl_bitmap *ink, bl_bitmap *gone, const bl_bitmap *mask)
 {
+    long erased = 0;
     for (int y = 0; y < page->height; y++) {
+        const uint64_t *bits = BL_BROW(mask, y);
         uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
-        for (int x = 0; x < page->width; x++)
-            row[x] = row[x] != 0;
+        for (int j = 0; j < mask->wpl; j++)
+            for (uint64_t w = bits[j]; w; w &= w - 1)
+                row[(j << 6) + __builtin_ctzll(w)] = 2;
     }
+    for (int y = 0; y < page->height; y++) {
+        const uint64_t *bits = BL_BROW(mask, y);
+        uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
+        for (int j = 0; j < mask->wpl; j++)
+            for (uint64_t w = bits[j]; w; w &= w - 1) {
+                int x = (j << 6) + __builtin_ctzll(w);
+                if (row[x] == 2 && !(x > 0 && row[x - 1] == 2))
+                    erased += settle_stretch(page, ink, gone, 1, y, x);
+            }
+        for (int j = 0; j < mask->wpl; j++)
+            for (uint64_t w = bits[j]; w; w &= w - 1) {
+                int x = (j << 6) + __builtin_ctzll(w);
+                row[x] = row[x] != 0;
+            }
+    }
+    return erased;
 }
 
-static long erase_bars(bl_image *page, const uint8_t *gone);
+static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone);
+
+/* bl_detect_remove_lines on a page whose ink `ink` holds; `ink` follows
+ * every erasure. */
+static long remove_lines(bl_image *page, bl_bitmap *ink)
+{
+    /* Where line pixels were erased: the short bars erased next must hang
+     * off one of those lines. */
+    bl_bitmap *gone = bl_bitmap_new(page->width, page->height);
+    hruns runs = {0};
+    mark_hruns(page, ink, HLINE_MIN, &runs);
+    long erased = erase_hlines(page, ink, gone, &runs);
+    free(runs.v);
+    bl_bitmap *vmask = vrun_mask(ink, VLINE_MIN);
+    erased += erase_vlines(page, ink, gone, vmask);
+    bl_bitmap_destroy(&vmask);
+    erased += erase_bars(page, ink, gone);
+    bl_bitmap_destroy(&gone);
+    return erased;
+}
 
 long bl_detect_remove_lines(bl_image *page)
 {
     assert(page && page->data);
-    /* Where line pixels were erased (1), in the page's layout: the short
-     * bars erased next must hang off one of those lines. */
-    uint8_t *gone = bl_xcalloc((size_t)page->stride * (size_t)page->height, 1);
-    mark_hruns(page, HLINE_MIN);
-    long erased = erase_marked(page, gone, 0);
-    restore_ink(page);
-    mark_vruns(page, VLINE_MIN);
-    erased += erase_marked(page, gone, 1);
-    restore_ink(page);
-    erased += erase_bars(page, gone);
-    free(gone);
+    if (page->width <= 0 || page->height <= 0)
+        return 0;
+    bl_bitmap *ink = bl_bitmap_from_binary(page);
+    long erased = remove_lines(page, ink);
+    bl_bitmap_destroy(&ink);
     return erased;
 }
 
 /* 1 when a line pixel was erased within BAR_REACH of either end of the
  * bar in box b (along its length), i.e. the bar hung off a form line. */
-static int bar_on_line(const bl_image *page, const uint8_t *gone, bl_box b, int vertical)
+static int bar_on_line(const bl_image *page, const bl_bitmap *gone, bl_box b, int vertical)
 {
     for (int end = 0; end < 2; end++) {
         bl_box z = b;
@@ -269,7 +413,7 @@ static int bar_on_line(const bl_image *page, const uint8_t *gone, bl_box b, int 
         int x1 = imin(page->width, z.x + z.w), y1 = imin(page->height, z.y + z.h);
         for (int y = y0; y < y1; y++)
             for (int x = x0; x < x1; x++)
-                if (gone[(size_t)y * (size_t)page->stride + (size_t)x])
+                if (BL_BGET(gone, x, y))
                     return 1;
     }
     return 0;
@@ -337,11 +481,11 @@ static kind classify_component(const bl_image *page, const bl_component *c, int 
  * of its box, every component that is a rule or a thin straight bar: the
  * short box sides and comb teeth the run filter leaves, which would
  * otherwise sit between the digits of a crop. Returns pixels erased. */
-static long erase_bars(bl_image *page, const uint8_t *gone)
+static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone)
 {
     bl_component *comps = NULL;
     int n = 0;
-    if (bl_image_components(page, &comps, &n, NULL, NULL) < 0)
+    if (bl_bitmap_components(ink, &comps, &n, NULL) < 0)
         return 0;
     long erased = 0;
     size_t cap = 1024, top = 0;
@@ -363,6 +507,7 @@ static long erase_bars(bl_image *page, const uint8_t *gone)
         if (sx < 0)
             continue;
         BL_PIX(page, sx, b.y) = 0;
+        bit_clear(ink, sx, b.y);
         erased++;
         top = 0;
         stack[top * 2] = sx, stack[top * 2 + 1] = b.y, top++;
@@ -376,6 +521,7 @@ static long erase_bars(bl_image *page, const uint8_t *gone)
                         !BL_PIX(page, nx, ny))
                         continue;
                     BL_PIX(page, nx, ny) = 0;
+                    bit_clear(ink, nx, ny);
                     erased++;
                     if (top == cap) {
                         cap *= 2;
@@ -637,15 +783,16 @@ static int rules_accept(const bl_detect_region *r, int max_h)
     return 1;
 }
 
-int bl_detect_candidates(const bl_image *page, bl_detect_region **regions, int *count,
-                         bl_err *err)
+/* bl_detect_candidates on a page whose ink `ink` holds. */
+static int candidates(const bl_image *page, const bl_bitmap *ink, bl_detect_region **regions,
+                      int *count, bl_err *err)
 {
     assert(page && regions && count);
     *regions = NULL;
     *count = 0;
     bl_component *comps = NULL;
     int ncomps = 0;
-    int rc = bl_image_components(page, &comps, &ncomps, NULL, err);
+    int rc = bl_bitmap_components(ink, &comps, &ncomps, err);
     if (rc < 0)
         return rc;
 
@@ -793,6 +940,20 @@ struct bl_detect {
     char id[BL_MODEL_ID_MAX];
 };
 
+int bl_detect_candidates(const bl_image *page, bl_detect_region **regions, int *count,
+                         bl_err *err)
+{
+    assert(page && page->data && regions && count);
+    *regions = NULL;
+    *count = 0;
+    if (page->width <= 0 || page->height <= 0)
+        return BL_OK;
+    bl_bitmap *ink = bl_bitmap_from_binary(page);
+    int rc = candidates(page, ink, regions, count, err);
+    bl_bitmap_destroy(&ink);
+    return rc;
+}
+
 static int parse_floats(const char *s, float *out, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -908,10 +1069,15 @@ int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
     *count = 0;
     if (regions_out)
         *regions_out = NULL;
-    bl_detect_remove_lines(page);
+    if (page->width <= 0 || page->height <= 0)
+        return BL_OK;
+    /* One packed copy of the page's ink serves both steps. */
+    bl_bitmap *ink = bl_bitmap_from_binary(page);
+    remove_lines(page, ink);
     bl_detect_region *regs = NULL;
     int n = 0;
-    int rc = bl_detect_candidates(page, &regs, &n, err);
+    int rc = candidates(page, ink, &regs, &n, err);
+    bl_bitmap_destroy(&ink);
     if (rc < 0)
         return rc;
     score_regions(self, regs, n);

@@ -1,0 +1,77 @@
+/*
+ * detect line removal at its thresholds and at the page's edges: the run
+ * filters work on packed words, so runs that end in a row's last word, end
+ * at the last row, or are one pixel short of the threshold are where an
+ * off-by-one would show.
+ */
+#include <criterion/criterion.h>
+
+#include "detect/detect.h"
+#include "image/image.h"
+
+static void fill(bl_image *img, int x, int y, int w, int h)
+{
+    for (int yy = y; yy < y + h; yy++)
+        for (int xx = x; xx < x + w; xx++)
+            BL_PIX(img, xx, yy) = 1;
+}
+
+static long ink_in(const bl_image *img, int x, int y, int w, int h)
+{
+    long n = 0;
+    for (int yy = y; yy < y + h; yy++)
+        for (int xx = x; xx < x + w; xx++)
+            n += BL_PIX(img, xx, yy) != 0;
+    return n;
+}
+
+/* 130 px down a column is a line, 129 px is not (a free-standing bar of
+ * that length is a stroke), at the top and bottom edges and in the last,
+ * partly used word of a row. */
+Test(detect_lines, vertical_threshold_at_the_page_edges)
+{
+    bl_image *page = bl_image_new(203, 300);
+    fill(page, 200, 0, 3, 130);   /* line: top edge, last columns */
+    fill(page, 20, 171, 3, 129);  /* bar: bottom edge */
+    fill(page, 100, 170, 3, 130); /* line: bottom edge */
+    long erased = bl_detect_remove_lines(page);
+    cr_assert_eq(erased, 2 * 3 * 130, "erased %ld", erased);
+    cr_assert_eq(ink_in(page, 200, 0, 3, 130), 0);
+    cr_assert_eq(ink_in(page, 100, 170, 3, 130), 0);
+    cr_assert_eq(ink_in(page, 20, 171, 3, 129), 3 * 129);
+    bl_image_destroy(&page);
+}
+
+/* 120 px along a row is a line, 119 px is not; a page shorter than a
+ * vertical line keeps a column of ink the full height. */
+Test(detect_lines, horizontal_threshold_and_a_short_page)
+{
+    bl_image *page = bl_image_new(250, 100);
+    fill(page, 130, 0, 120, 2);  /* line: first rows, ends at the last column */
+    fill(page, 0, 98, 119, 2);   /* bar: last rows, from the first column */
+    fill(page, 180, 20, 3, 80);  /* column to the bottom edge, too short */
+    long erased = bl_detect_remove_lines(page);
+    cr_assert_eq(erased, 120 * 2, "erased %ld", erased);
+    cr_assert_eq(ink_in(page, 130, 0, 120, 2), 0);
+    cr_assert_eq(ink_in(page, 0, 98, 119, 2), 119 * 2);
+    cr_assert_eq(ink_in(page, 180, 20, 3, 80), 3 * 80);
+    bl_image_destroy(&page);
+}
+
+/* Candidates and the whole run agree with line removal done first: a page
+ * with lines only has none left and no candidates. */
+Test(detect_lines, a_ruled_grid_leaves_nothing)
+{
+    bl_image *page = bl_image_new(700, 600);
+    for (int y = 50; y < 600; y += 100)
+        fill(page, 10, y, 680, 3);
+    for (int x = 10; x < 700; x += 170)
+        fill(page, x, 50, 3, 500);
+    bl_box *boxes = NULL;
+    int n = -1;
+    bl_err err = {0};
+    cr_assert_eq(bl_detect_run(NULL, page, &boxes, &n, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(ink_in(page, 0, 0, 700, 600), 0);
+    bl_image_destroy(&page);
+}
