@@ -58,7 +58,7 @@
 #define PIXELS (SIDE * SIDE)
 #define CLASSES 10
 
-/* The default CNN and the seed MLP of issue 4. */
+/* The default CNN and the seed MLP (models/README.md). */
 static const char *const ARCH_CNN = "conv32x5-pool-conv64x5-pool-dense256-dropout0.5-dense10";
 static const char *const ARCH_MLP = "dense784r-dense256r-dense64s-dense10";
 
