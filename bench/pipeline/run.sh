@@ -16,12 +16,30 @@
 # other jobs disturb least, and the load average is printed before and
 # after.
 #
+# Without arguments under bench/run.sh (BENCH_MODE set) it runs 500 pages
+# with 1 and with 2 ingest instances.
+#
 # Environment: BLOTTER (default build/bin/blotter), BENCH_CACHE, BENCH_OUT
 # (folder for the database, summary and samples; default a new /tmp
 # folder), BENCH_SEED (4242).
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+
+# Run by bench/run.sh (BENCH_MODE set, no arguments): the 500-page batch
+# with one instance of every stage, then with two of ingest, the busiest,
+# each into a folder of its own (the harness's BENCH_OUT holds results,
+# not databases) and with its G4 pages in its own cache.
+if [ $# -eq 0 ] && [ -n "${BENCH_MODE:-}" ]; then
+    for spec in "1 ingest" "2 ingest"; do
+        echo "== bench/pipeline/run.sh 500 $spec"
+        # shellcheck disable=SC2086 # spec is two words on purpose
+        BENCH_OUT= BENCH_CACHE=/tmp/blotter-bench-pages "$0" 500 $spec
+        echo
+    done
+    exit 0
+fi
+
 PAGES=${1:?usage: run.sh PAGES [INSTANCES [STAGE]]}
 INSTANCES=${2:-1}
 STAGE=${3:-ingest}
