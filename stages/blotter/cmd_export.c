@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "blotter/commands.h"
+#include "blotter/csv.h"
 #include "db/db.h"
 #include "conf/conf.h"
 #include "db/records.h"
@@ -76,21 +77,6 @@ static void xml_text(FILE *f, const char *s)
         default: fputc(c < 0x20 ? '?' : c, f);
         }
     }
-}
-
-static void csv_cell(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 static int write_alto(const char *path, const ex_page *p)
@@ -342,23 +328,23 @@ int bl_cmd_export(int argc, char **argv)
         e->h = sqlite3_column_int(st, 12);
         e->machine = col_dup(st, 13);
         e->state = col_dup(st, 14);
-        csv_cell(pend, batch);
+        bl_csv_cell(pend, batch);
         fputc(',', pend);
-        csv_cell(pend, page.source_path);
+        bl_csv_cell(pend, page.source_path);
         fprintf(pend, ",%d,", page.page_index);
-        csv_cell(pend, e->name);
+        bl_csv_cell(pend, e->name);
         fputc(',', pend);
-        csv_cell(pend, e->value);
+        bl_csv_cell(pend, e->value);
         fprintf(pend, ",%s,%d,%d,%d,%d,%d,", (const char *)sqlite3_column_text(st, 7),
                 e->needs_review, e->x, e->y, e->w, e->h);
-        csv_cell(pend, e->machine);
+        bl_csv_cell(pend, e->machine);
         fputc(',', pend);
-        csv_cell(pend, e->state);
+        bl_csv_cell(pend, e->state);
         fputc(',', pend);
-        csv_cell(pend, (const char *)(sqlite3_column_text(st, 15) ? sqlite3_column_text(st, 15)
+        bl_csv_cell(pend, (const char *)(sqlite3_column_text(st, 15) ? sqlite3_column_text(st, 15)
                                                                   : (const unsigned char *)""));
         fputc(',', pend);
-        csv_cell(pend, (const char *)(sqlite3_column_text(st, 16) ? sqlite3_column_text(st, 16)
+        bl_csv_cell(pend, (const char *)(sqlite3_column_text(st, 16) ? sqlite3_column_text(st, 16)
                                                                   : (const unsigned char *)""));
         fputc('\n', pend);
         rows++;

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #include "blotter/commands.h"
+#include "blotter/csv.h"
 #include "conf/conf.h"
 #include "db/db.h"
 #include "db/records.h"
@@ -71,21 +72,6 @@ static const char *coltext(sqlite3_stmt *st, int c)
 {
     const char *s = (const char *)sqlite3_column_text(st, c);
     return s ? s : "";
-}
-
-static void csv_cell(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 /* "7:0.91 1:0.05 2:0.01" for each digit, digits separated by '|'. */
@@ -285,18 +271,18 @@ static int review_export(int argc, char **argv)
         char alts[512];
         digit_alternatives(h, id, alts, sizeof alts);
         fprintf(csv, "%lld,", (long long)id);
-        csv_cell(csv, coltext(st, 1));
+        bl_csv_cell(csv, coltext(st, 1));
         fputc(',', csv);
-        csv_cell(csv, src);
+        bl_csv_cell(csv, src);
         fprintf(csv, ",%d,", page_index);
-        csv_cell(csv, coltext(st, 4));
+        bl_csv_cell(csv, coltext(st, 4));
         fprintf(csv, ",%d,%d,%d,%d,", sqlite3_column_int(st, 8), sqlite3_column_int(st, 9),
                 sqlite3_column_int(st, 10), sqlite3_column_int(st, 11));
-        csv_cell(csv, coltext(st, 5));
+        bl_csv_cell(csv, coltext(st, 5));
         fprintf(csv, ",%.4f,", sqlite3_column_double(st, 6));
-        csv_cell(csv, coltext(st, 7));
+        bl_csv_cell(csv, coltext(st, 7));
         fputc(',', csv);
-        csv_cell(csv, alts);
+        bl_csv_cell(csv, alts);
         fprintf(csv, ",%s,\r\n", crop_name);
         json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:s, s:[iiii], s:s, s:f, s:s, s:s, s:s?,"
                               " s:n}",

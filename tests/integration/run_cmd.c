@@ -1,5 +1,7 @@
 #include "run_cmd.h"
 
+#include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,4 +67,33 @@ char *slurp(const char *path)
     buf[got] = 0;
     fclose(f);
     return buf;
+}
+
+pid_t find_process(const char *word1, const char *word2)
+{
+    DIR *proc = opendir("/proc");
+    cr_assert_not_null(proc);
+    struct dirent *e;
+    pid_t found = 0;
+    while (!found && (e = readdir(proc))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (buf[i] == '\0')
+                buf[i] = ' ';
+        buf[n] = '\0';
+        if (strstr(buf, word1) && strstr(buf, word2))
+            found = (pid_t)pid;
+    }
+    closedir(proc);
+    return found;
 }
