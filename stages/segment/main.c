@@ -57,7 +57,9 @@ static int on_fields(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                               f->name);
         bl_segment_digit *digits = NULL;
         int count = 0;
-        int rc = bl_segment_run(seg, f->crop, &digits, &count, err);
+        int lo, hi;
+        bl_segment_expected_len(f->rule, &lo, &hi);
+        int rc = bl_segment_run_expect(seg, f->crop, lo, hi, &digits, &count, err);
         if (rc)
             return bl_err_prefix(err, "%s: page %u: %s", work->source_path,
                                  (unsigned)hdr->page_index, f->name);

@@ -846,6 +846,224 @@ static void prepared_free(prepared *pp)
     free(pp->comps);
 }
 
+/* ---- An expected digit count --------------------------------------------- */
+
+/* When a form template gives the field's length (len=, or a date or time
+ * format), a segmentation with too few digits is split further and one
+ * with too many is merged or thinned, one step at a time, each step the
+ * one that costs the reading least. A reading's score is the sum over its
+ * digits of log P(best class) (the classifier's; 0 without one) plus the
+ * width prior; a split also pays the cut scorer's log P(cut), a dropped
+ * piece DROP_COST per digit height it stands. */
+#define DROP_COST 4.0
+#define FIT_STEPS 10
+#define FIT_WIDEST 3 /* pieces a split may cut */
+
+/* Score of every piece as one digit: log P(best class) + width prior. */
+static void score_pieces(bl_segment *self, const geom *g, const piece *ps, int n, int digit_h,
+                         double *score)
+{
+    uint8_t *crops = bl_xcalloc((size_t)n + 1, BL_MNIST_PIXELS);
+    int32_t *cls = bl_xmalloc(sizeof *cls * ((size_t)n + 1));
+    float *probs = bl_xmalloc(sizeof *probs * ((size_t)n + 1) * 10);
+    piece tmp;
+    for (int i = 0; i < n; i++) {
+        part_digit(&ps[i], g, ps[i].c0, ps[i].c1, &tmp, crops + (size_t)i * BL_MNIST_PIXELS);
+        score[i] = width_prior(ps[i].u1 - ps[i].u0, digit_h);
+    }
+    if (self && self->clf && n > 0 &&
+        bl_classifier_run(self->clf, crops, (size_t)n, cls, probs, NULL) == BL_OK)
+        for (int i = 0; i < n; i++)
+            score[i] += log(fmax(probs[(size_t)i * 10 + cls[i]], 1e-6));
+    free(crops);
+    free(cls);
+    free(probs);
+}
+
+static piece piece_copy(const piece *p)
+{
+    piece q = *p;
+    q.labels = bl_xmalloc(sizeof *q.labels * (size_t)p->nlabels);
+    memcpy(q.labels, p->labels, sizeof *q.labels * (size_t)p->nlabels);
+    return q;
+}
+
+/* One more digit: the best cut over all pieces. Returns 0 when none. */
+static int fit_split(bl_segment *self, const prepared *pp, piece **cut, int *ncut, int *cap)
+{
+    const geom *g = &pp->g;
+    int mh = pp->digit_h, min_w = (int)(MIN_PART * mh);
+    int n = *ncut;
+    /* Candidate parts (left, right) of every admissible cut, scored in one
+     * batch together with the pieces themselves. */
+    int maxc = n * MAX_CANDS;
+    piece *parts = bl_xcalloc((size_t)n + 2 * (size_t)maxc + 1, sizeof *parts);
+    int *owner = bl_xmalloc(sizeof *owner * ((size_t)maxc + 1));
+    double *logp_cut = bl_xmalloc(sizeof *logp_cut * ((size_t)maxc + 1));
+    memcpy(parts, *cut, sizeof *parts * (size_t)n);
+    /* Only the widest pieces hold touching digits worth the classifier's
+     * time. */
+    int widest[FIT_WIDEST], nw = 0; /* piece indices, widest first */
+    for (int i = 0; i < n; i++) {
+        int w = (*cut)[i].u1 - (*cut)[i].u0, k;
+        if (nw < FIT_WIDEST)
+            k = nw++;
+        else if (w > (*cut)[widest[FIT_WIDEST - 1]].u1 - (*cut)[widest[FIT_WIDEST - 1]].u0)
+            k = FIT_WIDEST - 1;
+        else
+            continue;
+        for (; k > 0 && w > (*cut)[widest[k - 1]].u1 - (*cut)[widest[k - 1]].u0; k--)
+            widest[k] = widest[k - 1];
+        widest[k] = i;
+    }
+    int m = 0;
+    for (int wi = 0; wi < nw; wi++) {
+        int i = widest[wi];
+        const piece *p = &(*cut)[i];
+        if (p->u1 - p->u0 < 2 * min_w)
+            continue;
+        cutcand c[MAX_CANDS];
+        int nc = find_cuts(p, g, mh, pp->stroke, c);
+        score_cuts(self, c, nc);
+        for (int k = 0; k < nc; k++) {
+            if (c[k].u - p->u0 < min_w || p->u1 - c[k].u < min_w)
+                continue;
+            piece a = *p, b = *p;
+            a.c1 = imin(p->c1, c[k].u);
+            b.c0 = imax(p->c0, c[k].u);
+            piece_refit(&a, g);
+            piece_refit(&b, g);
+            if (a.box.w == 0 || b.box.w == 0)
+                continue;
+            parts[n + 2 * m] = a;
+            parts[n + 2 * m + 1] = b;
+            owner[m] = i;
+            logp_cut[m] = log(c[k].p);
+            m++;
+        }
+    }
+    int done = 0;
+    if (m > 0) {
+        double *score = bl_xmalloc(sizeof *score * ((size_t)n + 2 * (size_t)m));
+        score_pieces(self, g, parts, n + 2 * m, mh, score);
+        int bk = -1;
+        double best = -1e18;
+        for (int k = 0; k < m; k++) {
+            double s = logp_cut[k] + score[n + 2 * k] + score[n + 2 * k + 1] - score[owner[k]];
+            if (s > best)
+                best = s, bk = k;
+        }
+        free(score);
+        int i = owner[bk];
+        if (*ncut == *cap) {
+            *cap *= 2;
+            *cut = bl_xrealloc(*cut, sizeof **cut * (size_t)*cap);
+        }
+        piece right = piece_copy(&parts[n + 2 * bk + 1]);
+        piece *p = &(*cut)[i];
+        p->c0 = parts[n + 2 * bk].c0, p->c1 = parts[n + 2 * bk].c1;
+        piece_refit(p, g);
+        (*cut)[(*ncut)++] = right;
+        qsort(*cut, (size_t)*ncut, sizeof **cut, cmp_piece_u);
+        done = 1;
+    }
+    free(parts);
+    free(owner);
+    free(logp_cut);
+    return done;
+}
+
+/* Two neighbours may become one digit when they are parts of one piece
+ * (the same components, next to each other in u) or both whole pieces. */
+static int mergeable(const piece *a, const piece *b, const geom *g)
+{
+    if (a->c0 == 0 && a->c1 == g->U && b->c0 == 0 && b->c1 == g->U)
+        return 1;
+    if (a->nlabels != b->nlabels || a->c1 != b->c0)
+        return 0;
+    for (int k = 0; k < a->nlabels; k++)
+        if (!has_label(b, a->labels[k]))
+            return 0;
+    return 1;
+}
+
+static piece merged(const piece *a, const piece *b, const geom *g)
+{
+    piece m = piece_copy(a);
+    if (a->c0 == 0 && a->c1 == g->U) { /* two whole pieces */
+        m.labels = bl_xrealloc(m.labels, sizeof *m.labels * (size_t)(a->nlabels + b->nlabels));
+        memcpy(m.labels + a->nlabels, b->labels, sizeof *b->labels * (size_t)b->nlabels);
+        m.nlabels = a->nlabels + b->nlabels;
+    } else { /* the parts of one piece, rejoined */
+        m.c1 = b->c1;
+    }
+    m.box = box_union(a->box, b->box);
+    piece_refit(&m, g);
+    return m;
+}
+
+/* One digit fewer: the best merge of neighbours or drop of a piece. */
+static void fit_merge(bl_segment *self, const prepared *pp, piece *cut, int *ncut)
+{
+    const geom *g = &pp->g;
+    int n = *ncut, mh = pp->digit_h;
+    piece *all = bl_xcalloc(2 * (size_t)n + 1, sizeof *all);
+    memcpy(all, cut, sizeof *all * (size_t)n);
+    int *pair = bl_xmalloc(sizeof *pair * ((size_t)n + 1));
+    int m = 0;
+    for (int i = 0; i + 1 < n; i++)
+        if (mergeable(&cut[i], &cut[i + 1], g)) {
+            all[n + m] = merged(&cut[i], &cut[i + 1], g);
+            pair[m++] = i;
+        }
+    double *score = bl_xmalloc(sizeof *score * ((size_t)n + (size_t)m));
+    score_pieces(self, g, all, n + m, mh, score);
+    int best_merge = -1, best_drop = -1;
+    double best = -1e18;
+    for (int k = 0; k < m; k++) {
+        int i = pair[k];
+        double s = score[n + k] - score[i] - score[i + 1];
+        if (s > best)
+            best = s, best_merge = k;
+    }
+    for (int i = 0; i < n; i++) {
+        double s = -score[i] - DROP_COST * cut[i].box.h / fmax(mh, 1);
+        if (s > best)
+            best = s, best_drop = i, best_merge = -1;
+    }
+    if (best_merge >= 0) {
+        int i = pair[best_merge];
+        free(cut[i].labels);
+        free(cut[i + 1].labels);
+        cut[i] = all[n + best_merge];
+        all[n + best_merge].labels = NULL;
+        memmove(&cut[i + 1], &cut[i + 2], sizeof *cut * (size_t)(n - i - 2));
+        (*ncut)--;
+    } else if (best_drop >= 0) {
+        free(cut[best_drop].labels);
+        memmove(&cut[best_drop], &cut[best_drop + 1], sizeof *cut * (size_t)(n - best_drop - 1));
+        (*ncut)--;
+    }
+    for (int k = 0; k < m; k++)
+        free(all[n + k].labels);
+    free(all);
+    free(pair);
+    free(score);
+}
+
+/* Brings the count of the pieces (sorted in u) into [lo, hi]. */
+static void fit_count(bl_segment *self, const prepared *pp, piece **cut, int *ncut, int *cap,
+                      int lo, int hi)
+{
+    if (pp->digit_h <= 0 || *ncut == 0)
+        return;
+    for (int step = 0; step < FIT_STEPS && lo > 0 && *ncut < lo; step++)
+        if (!fit_split(self, pp, cut, ncut, cap))
+            break;
+    for (int step = 0; step < FIT_STEPS && hi > 0 && *ncut > hi; step++)
+        fit_merge(self, pp, *cut, ncut);
+}
+
 int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts,
                               float **feats, int *n, bl_err *err)
 {
@@ -886,8 +1104,8 @@ int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts
     return BL_OK;
 }
 
-int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **digits,
-                   int *count, bl_err *err)
+int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi,
+                          bl_segment_digit **digits, int *count, bl_err *err)
 {
     assert(crop && digits && count);
     *digits = NULL;
@@ -899,7 +1117,8 @@ int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **di
     const geom *g = &pp.g;
     int mh = pp.digit_h;
 
-    piece *cut = bl_xcalloc((size_t)pp.npieces * MAX_PARTS + 1, sizeof *cut);
+    int cap = pp.npieces * MAX_PARTS + 1;
+    piece *cut = bl_xcalloc((size_t)cap, sizeof *cut);
     int ncut = 0;
     for (int i = 0; i < pp.npieces; i++) {
         piece *p = &pp.pieces[i];
@@ -963,6 +1182,7 @@ int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **di
     }
     pp.npieces = 0; /* labels moved into cut[] */
     qsort(cut, (size_t)ncut, sizeof *cut, cmp_piece_u);
+    fit_count(self, &pp, &cut, &ncut, &cap, lo, hi);
 
     bl_segment_digit *out = ncut ? bl_xcalloc((size_t)ncut, sizeof *out) : NULL;
     int nout = 0;
@@ -983,6 +1203,45 @@ int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **di
     *digits = out;
     *count = nout;
     return BL_OK;
+}
+
+int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **digits,
+                   int *count, bl_err *err)
+{
+    return bl_segment_run_expect(self, crop, 0, 0, digits, count, err);
+}
+
+int bl_segment_expected_len(const char *rule, int *lo, int *hi)
+{
+    *lo = *hi = 0;
+    if (!rule)
+        return 0;
+    for (const char *s = rule; *s;) {
+        const char *end = strchr(s, ';');
+        size_t n = end ? (size_t)(end - s) : strlen(s);
+        int a, b, used = 0;
+        char fmt[16];
+        if (n < 64) {
+            char item[64];
+            memcpy(item, s, n);
+            item[n] = '\0';
+            if (sscanf(item, "len=%d-%d%n", &a, &b, &used) == 2 && (size_t)used == n &&
+                a >= 1 && b >= a && b <= 64)
+                *lo = a, *hi = b;
+            else if (sscanf(item, "len=%d%n", &a, &used) == 1 && (size_t)used == n && a >= 1 &&
+                     a <= 64)
+                *lo = *hi = a;
+            else if (!*lo && sscanf(item, "date=%15s", fmt) == 1 &&
+                     (!strcmp(fmt, "DDMMYYYY") || !strcmp(fmt, "DDMMYY")))
+                *lo = *hi = (int)strlen(fmt);
+            else if (!*lo && !strcmp(item, "time=HHMM"))
+                *lo = *hi = 4;
+        }
+        s += n;
+        if (*s == ';')
+            s++;
+    }
+    return *lo > 0;
 }
 
 int bl_segment_field(const bl_image *crop, bl_segment_digit **digits, int *count, bl_err *err)

@@ -38,6 +38,18 @@ const char *bl_segment_model_id(const bl_segment *self);
 int bl_segment_run(bl_segment *self, const bl_image *crop, bl_segment_digit **digits,
                    int *count, bl_err *err);
 
+/* bl_segment_run with the digit count a form template expects: lo..hi
+ * digits (0, 0: unknown). A segmentation outside that range is split at
+ * the best remaining cuts, or its pieces merged or the weakest dropped,
+ * step by step, until it fits or no step is left. */
+int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi,
+                          bl_segment_digit **digits, int *count, bl_err *err);
+
+/* The digit count a field rule implies ("len=N", "len=A-B", or the length
+ * of a date=/time= format): 1 and *lo..*hi when it gives one, else 0 and
+ * 0, 0. */
+int bl_segment_expected_len(const char *rule, int *lo, int *hi);
+
 /* bl_segment_run(NULL, ...). */
 int bl_segment_field(const bl_image *crop, bl_segment_digit **digits,
                      int *count, bl_err *err);

@@ -281,3 +281,62 @@ Test(segment, refuses_a_model_of_another_kind)
     cr_assert_null(bl_segment_new(BL_SOURCE_DIR "/models/detect-regions.blm", NULL, &err));
     cr_assert(strstr(err.msg, "detect-regions.blm") != NULL, "%s", err.msg);
 }
+
+Test(segment, a_rule_gives_the_expected_length)
+{
+    int lo, hi;
+    cr_assert_eq(bl_segment_expected_len("len=8;date=DDMMYYYY", &lo, &hi), 1);
+    cr_assert(lo == 8 && hi == 8);
+    cr_assert_eq(bl_segment_expected_len("range=1-99;len=2-3", &lo, &hi), 1);
+    cr_assert(lo == 2 && hi == 3);
+    cr_assert_eq(bl_segment_expected_len("date=DDMMYY", &lo, &hi), 1);
+    cr_assert(lo == 6 && hi == 6);
+    cr_assert_eq(bl_segment_expected_len("time=HHMM;check=luhn", &lo, &hi), 1);
+    cr_assert(lo == 4 && hi == 4);
+    cr_assert_eq(bl_segment_expected_len("", &lo, &hi), 0);
+    cr_assert_eq(bl_segment_expected_len("len=x;lenx=3;range=1-5", &lo, &hi), 0);
+    cr_assert(lo == 0 && hi == 0);
+    cr_assert_eq(bl_segment_expected_len(NULL, &lo, &hi), 0);
+}
+
+Test(segment, an_expected_length_splits_a_wide_join_the_rules_keep)
+{
+    /* Two blobs merged over a long stretch: too solid a join for the
+     * rules to cut, until the template says the field has 2 digits. */
+    bl_image *crop = bl_image_new(150, 100);
+    ellipse(crop, 10, 15, 50, 70);
+    ellipse(crop, 45, 15, 50, 70);
+    bl_segment_digit *d = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_field(crop, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 1, "the rules alone keep the join (got %d)", n);
+    free(d);
+    cr_assert_eq(bl_segment_run_expect(NULL, crop, 2, 2, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 2, "got %d digits", n);
+    int cut = d[1].box.x;
+    cr_assert(cut >= 42 && cut <= 62, "cut at %d", cut);
+    free(d);
+    bl_image_destroy(&crop);
+}
+
+Test(segment, an_expected_length_merges_or_drops_extra_pieces)
+{
+    /* A digit in two pieces side by side and a stray blob, where the
+     * template says 2 digits: the 4 pieces become 2. */
+    bl_image *crop = bl_image_new(260, 100);
+    ellipse(crop, 10, 15, 50, 70);
+    fill(crop, 90, 15, 12, 70);
+    fill(crop, 110, 15, 12, 70);
+    ellipse(crop, 180, 15, 50, 70);
+    bl_segment_digit *d = NULL;
+    int n = -1;
+    cr_assert_eq(bl_segment_field(crop, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 4, "the rules alone give 4 pieces (got %d)", n);
+    free(d);
+    cr_assert_eq(bl_segment_run_expect(NULL, crop, 3, 3, &d, &n, NULL), BL_OK);
+    cr_assert_eq(n, 3, "got %d digits", n);
+    cr_assert_eq(d[1].box.x, 90, "the two bars joined (x=%d)", d[1].box.x);
+    cr_assert_eq(d[1].box.w, 32);
+    free(d);
+    bl_image_destroy(&crop);
+}
