@@ -41,19 +41,19 @@ void bl_gate_features(const bl_gate_field *f, float out[BL_GATE_FEATURES])
     int doubtful = 0, unclassified = 0;
     double wsum = 0, wsq = 0, wmax = 0, hmin = 1e9, gap_max = 0, overlap = 0;
     for (int k = 0; k < n; k++) {
+        /* The chosen class's probability, which is not the classifier's
+         * top one where the rule mended the reading, and its margin over
+         * the likeliest other class (negative then). */
         const float *p = f->prob + 10 * k;
+        int chosen = f->cls[k];
         double top = 0, second = 0;
-        for (int c = 0; c < 10; c++) {
-            if (p[c] > top) {
-                second = top;
-                top = p[c];
-            } else if (p[c] > second) {
-                second = p[c];
-            }
-        }
-        if (f->cls[k] < 0) {
+        if (chosen >= 0 && chosen <= 9) {
+            top = p[chosen];
+            for (int c = 0; c < 10; c++)
+                if (c != chosen && p[c] > second)
+                    second = p[c];
+        } else {
             unclassified++;
-            top = 0;
         }
         if (top < min_top) {
             min2_top = min_top;

@@ -19,6 +19,7 @@
 #include "db/records.h"
 #include "runtime/worker.h"
 #include "write/gate.h"
+#include "write/rules.h"
 #include "write/report.h"
 
 typedef struct write_ctx {
@@ -59,6 +60,29 @@ static void settled(bl_worker *w, const bl_msg_header *hdr, const char *path,
     bl_worker_event(w, "done", path, text, num);
 }
 
+/* Each field's reading becomes the likeliest that obeys its template rule
+ * (rules.h), before the gate judges it: a check digit, date or time that
+ * fails shows which digit the classifier most likely got wrong. */
+static void mend_readings(bl_work *work)
+{
+    for (uint32_t i = 0; i < work->field_count; i++) {
+        const bl_work_field *f = &work->fields[i];
+        int n = (int)f->digit_count;
+        if (!f->rule[0] || n <= 0 || n > 32)
+            continue;
+        float prob[32 * 10];
+        int cls[32];
+        for (int k = 0; k < n; k++) {
+            const bl_work_digit *d = &work->digits[f->first_digit + (uint32_t)k];
+            memcpy(prob + 10 * k, d->prob, sizeof d->prob);
+            cls[k] = d->cls;
+        }
+        if (bl_rules_best_reading(f->rule, prob, n, cls) > 0)
+            for (int k = 0; k < n; k++)
+                work->digits[f->first_digit + (uint32_t)k].cls = cls[k];
+    }
+}
+
 static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
                    bl_work *work, bl_err *err)
 {
@@ -79,6 +103,7 @@ static int on_page(bl_worker *w, void *vctx, const bl_msg_header *hdr,
     if (found != BL_ENOENT)
         return found;
     uint32_t n = work->field_count;
+    mend_readings(work);
     double *confidence = bl_xcalloc(n, sizeof *confidence);
     int *review = bl_xcalloc(n, sizeof *review);
     bl_gate_page(ctx->gate, work, confidence, review);

@@ -6,10 +6,12 @@
  */
 #include "write/rules.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RULE_MAX 128
+#define MEND_MAX_DIGITS 32 /* longest field mended by bl_rules_best_reading */
 
 /* Parses an unsigned decimal of at most 18 digits filling [s, end). */
 static int parse_u64(const char *s, const char *end, unsigned long long *out)
@@ -188,4 +190,86 @@ void bl_rules_check(const char *rule, const char *value, bl_rule_result *out)
             out->failed_mask |= bit;
         }
     }
+}
+
+/* Passes every rule that applies, judged on cls as a digit string. */
+static int reading_passes(const char *rule, const int *cls, int n)
+{
+    char value[MEND_MAX_DIGITS + 1];
+    for (int k = 0; k < n; k++)
+        value[k] = (char)('0' + cls[k]);
+    value[n] = '\0';
+    bl_rule_result r;
+    bl_rules_check(rule, value, &r);
+    return r.failed == 0;
+}
+
+/* The second and third likeliest classes of a digit. */
+static void runners_up(const float *p, int best, int alt[2])
+{
+    alt[0] = alt[1] = -1;
+    for (int c = 0; c < 10; c++) {
+        if (c == best)
+            continue;
+        if (alt[0] < 0 || p[c] > p[alt[0]]) {
+            alt[1] = alt[0];
+            alt[0] = c;
+        } else if (alt[1] < 0 || p[c] > p[alt[1]]) {
+            alt[1] = c;
+        }
+    }
+}
+
+static double logp(float p) { return log(p > 1e-9f ? p : 1e-9f); }
+
+int bl_rules_best_reading(const char *rule, const float *prob, int n, int *cls)
+{
+    if (!rule || !*rule || n <= 0 || n > MEND_MAX_DIGITS)
+        return 0;
+    for (int k = 0; k < n; k++)
+        if (cls[k] < 0 || cls[k] > 9)
+            return 0;
+    char value[MEND_MAX_DIGITS + 1];
+    for (int k = 0; k < n; k++)
+        value[k] = (char)('0' + cls[k]);
+    value[n] = '\0';
+    bl_rule_result r;
+    bl_rules_check(rule, value, &r);
+    if (r.failed == 0 || (r.failed_mask & BL_RULE_LEN))
+        return 0;
+    int alt[MEND_MAX_DIGITS][2];
+    for (int k = 0; k < n; k++)
+        runners_up(prob + 10 * k, cls[k], alt[k]);
+    /* Cost of a change: the log probability it gives up. */
+    int best_i = -1, best_a = -1, best_j = -1, best_b = -1;
+    double best = INFINITY;
+    int trial[MEND_MAX_DIGITS];
+    memcpy(trial, cls, sizeof *trial * (size_t)n);
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < 2; a++) {
+            int ci = alt[i][a];
+            double cost_i = logp(prob[10 * i + cls[i]]) - logp(prob[10 * i + ci]);
+            trial[i] = ci;
+            if (cost_i < best && reading_passes(rule, trial, n))
+                best = cost_i, best_i = i, best_a = ci, best_j = -1;
+            for (int j = i + 1; j < n; j++)
+                for (int b = 0; b < 2; b++) {
+                    int cj = alt[j][b];
+                    double cost = cost_i + logp(prob[10 * j + cls[j]]) - logp(prob[10 * j + cj]);
+                    if (cost >= best)
+                        continue;
+                    trial[j] = cj;
+                    if (reading_passes(rule, trial, n))
+                        best = cost, best_i = i, best_a = ci, best_j = j, best_b = cj;
+                    trial[j] = cls[j];
+                }
+            trial[i] = cls[i];
+        }
+    if (best_i < 0)
+        return 0;
+    cls[best_i] = best_a;
+    if (best_j < 0)
+        return 1;
+    cls[best_j] = best_b;
+    return 2;
 }

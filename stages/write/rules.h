@@ -41,4 +41,16 @@ typedef struct bl_rule_result {
  * empty). Never fails: the result says what was checked. */
 void bl_rules_check(const char *rule, const char *value, bl_rule_result *out);
 
+/* The likeliest reading of a field that obeys its rule. cls holds n
+ * digit classes (the classifier's best), prob n rows of 10 class
+ * probabilities. When the best reading breaks a rule that a substitution
+ * can mend (range, date, time, check; not len), the readings that change
+ * one or two digits to their second or third likeliest class are tried,
+ * and the likeliest of them (largest product of the chosen classes'
+ * probabilities) that passes every rule replaces cls. Returns the number
+ * of digits changed: 0 when the reading passes already, when no rule
+ * applies, when a digit is unclassified (-1), or when no such reading
+ * passes. */
+int bl_rules_best_reading(const char *rule, const float *prob, int n, int *cls);
+
 #endif

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include <string.h>
+
 #include "write/rules.h"
 
 /* Arrays, not pointers: Criterion runs each case in a new process image. */
@@ -89,4 +91,71 @@ Test(rules, unterminated_long_rule_is_cut_not_overrun)
     bl_rule_result r;
     bl_rules_check(rule, "1", &r);
     cr_expect_eq(r.checked, 0);
+}
+
+/* Probabilities for a reading: each digit's class at p, the runner-up
+ * (alt, or none when -1) at the rest. */
+static void readings(const char *value, const int *alt, float p, float *prob, int *cls)
+{
+    int n = (int)strlen(value);
+    for (int k = 0; k < n; k++) {
+        for (int c = 0; c < 10; c++)
+            prob[10 * k + c] = (1.0f - p) / 9.0f * 0.1f;
+        cls[k] = value[k] - '0';
+        prob[10 * k + cls[k]] = p;
+        if (alt[k] >= 0)
+            prob[10 * k + alt[k]] = 1.0f - p - 0.05f;
+    }
+}
+
+Test(rules, a_failed_check_digit_is_mended_at_the_doubtful_digit)
+{
+    /* 79927398713 passes Luhn; the classifier read its 4th digit 2 as 7,
+     * doubtfully, with 2 as runner-up. */
+    const char *read = "79977398713";
+    int alt[11] = {-1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1};
+    float prob[110];
+    int cls[11];
+    readings(read, alt, 0.99f, prob, cls);
+    prob[10 * 3 + 7] = 0.55f;
+    prob[10 * 3 + 2] = 0.40f;
+    cr_assert_eq(bl_rules_best_reading("len=11;check=luhn", prob, 11, cls), 1);
+    char got[12];
+    for (int k = 0; k < 11; k++)
+        got[k] = (char)('0' + cls[k]);
+    got[11] = '\0';
+    cr_assert_str_eq(got, "79927398713");
+}
+
+Test(rules, a_date_is_mended_with_two_changes_when_one_is_not_enough)
+{
+    /* 19/12/1970 read as 79/72/1970: day and month impossible. */
+    int alt[8] = {1, -1, 1, -1, -1, -1, -1, -1};
+    float prob[80];
+    int cls[8];
+    readings("79721970", alt, 0.6f, prob, cls);
+    cr_assert_eq(bl_rules_best_reading("len=8;date=DDMMYYYY", prob, 8, cls), 2);
+    int want[8] = {1, 9, 1, 2, 1, 9, 7, 0};
+    for (int k = 0; k < 8; k++)
+        cr_assert_eq(cls[k], want[k], "digit %d", k);
+}
+
+Test(rules, readings_that_pass_or_cannot_be_mended_stay)
+{
+    int none[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    float prob[80];
+    int cls[8];
+    readings("1234", none, 0.9f, prob, cls);
+    cr_assert_eq(bl_rules_best_reading("time=HHMM", prob, 4, cls), 0, "passes already");
+    cr_assert_eq(bl_rules_best_reading("", prob, 4, cls), 0, "no rule");
+    cr_assert_eq(bl_rules_best_reading("len=5", prob, 4, cls), 0, "length is not mended");
+    /* 99 against 50-60: the alternatives (8, then 0) reach no value in
+     * range, so the reading stays as the classifier gave it. */
+    int eights[2] = {8, 8};
+    readings("99", eights, 0.6f, prob, cls);
+    cr_assert_eq(bl_rules_best_reading("range=50-60", prob, 2, cls), 0, "nothing passes");
+    cr_assert(cls[0] == 9 && cls[1] == 9);
+    readings("1234", none, 0.9f, prob, cls);
+    cls[0] = -1;
+    cr_assert_eq(bl_rules_best_reading("time=HHMM", prob, 4, cls), 0, "unclassified digit");
 }
