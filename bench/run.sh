@@ -29,11 +29,13 @@
 # --quick: 20, 50 and 100 pages instead of 100, 1,000 and 10,000; 50
 # pages for the instance runs instead of 1,000; 20 for Tesseract instead
 # of 100; best of 1 instead of 4 against PyTorch. About 15-20 minutes on two
-# busy cores. The full run takes hours (generating and running 10,000 pages).
+# busy cores; the full run about an hour.
 # --skip NAME leaves out one benchmark (classify, throughput, ocr, or a
 # plugged-in folder's name); its fragments of the last run stay.
 # Environment: BENCH_SIZES, BENCH_INSTANCE_PAGES, BENCH_OCR_PAGES,
-# BENCH_SEED override the sizes (bench/lib/common.sh).
+# BENCH_SEED override the sizes (bench/lib/common.sh). Sets larger than
+# BENCH_DISTINCT (1000) pages are marked copies of the first 1000
+# (bench/pipeline/vary_pages.c): each copy is a new scan to the writer.
 # A failing benchmark is reported and the others still run; the exit
 # status is then 1.
 set -eu
@@ -41,7 +43,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 BENCH_ROOT=$root
 BENCH_MODE=full
-invocation="$(env | grep -E '^BENCH_(SIZES|INSTANCE_PAGES|OCR_PAGES|SEED)=' | sort | sed 's/=\(.*\)$/="\1"/' | tr '\n' ' ')bench/run.sh $*"
+invocation="$(env | grep -E '^BENCH_(SIZES|INSTANCE_PAGES|OCR_PAGES|SEED|DISTINCT)=' | sort | sed 's/=\(.*\)$/="\1"/' | tr '\n' ' ')bench/run.sh $*"
 skip=" "
 while [ $# -gt 0 ]; do
     case $1 in
