@@ -213,7 +213,8 @@ int bl_cmd_eval_segment(int argc, char **argv)
             bl_segment_digit *d = NULL;
             int nd = 0;
             t0 = bl_time_cpu_ns();
-            rc = bl_segment_run(seg, crop, &d, &nd, &err);
+            int xl = match[i] >= 0 ? truth.fields[match[i]].ndigits : 0;
+            rc = getenv("XLEN") ? bl_segment_run_expect(seg, crop, xl, xl, &d, &nd, &err) : bl_segment_run(seg, crop, &d, &nd, &err);
             cpu += bl_time_cpu_ns() - t0;
             bl_image_destroy(&crop);
             if (rc || match[i] < 0) {

@@ -249,19 +249,44 @@ static double estimate_slant(const bl_image *crop, const int *labels)
     int W = crop->width, H = crop->height;
     int span = (int)ceil(fmax(fabs(SLANT_LO), fabs(SLANT_HI)) * H) + 2;
     int n = W + 2 * span;
-    double *col = bl_xcalloc((size_t)n, sizeof *col);
+    /* The ink as horizontal runs, found once: each shear then adds every
+     * run to the column counts through a difference array, so a shear
+     * costs the runs and the columns, not the crop's area. */
+    size_t nruns = 0, cap = 64;
+    int *runs = bl_xmalloc(sizeof *runs * 3 * cap); /* y, x0, x1 */
+    for (int y = 0; y < H; y++) {
+        const int *row = labels + (size_t)y * (size_t)W;
+        for (int x = 0; x < W;) {
+            if (!row[x]) {
+                x++;
+                continue;
+            }
+            int x0 = x;
+            while (x < W && row[x])
+                x++;
+            if (nruns == cap) {
+                cap *= 2;
+                runs = bl_xrealloc(runs, sizeof *runs * 3 * cap);
+            }
+            runs[3 * nruns] = y, runs[3 * nruns + 1] = x0, runs[3 * nruns + 2] = x;
+            nruns++;
+        }
+    }
+    long *diff = bl_xcalloc((size_t)n + 1, sizeof *diff);
     double best = -1, best_s = 0;
     for (double s = SLANT_LO; s <= SLANT_HI + 1e-9; s += SLANT_STEP) {
-        memset(col, 0, sizeof *col * (size_t)n);
-        for (int y = 0; y < H; y++) {
-            int shift = (int)lround(-s * (H - 1 - y)) + span;
-            for (int x = 0; x < W; x++)
-                if (labels[(size_t)y * (size_t)W + (size_t)x])
-                    col[x + shift] += 1;
+        memset(diff, 0, sizeof *diff * ((size_t)n + 1));
+        for (size_t r = 0; r < nruns; r++) {
+            int shift = (int)lround(-s * (H - 1 - runs[3 * r])) + span;
+            diff[runs[3 * r + 1] + shift]++;
+            diff[runs[3 * r + 2] + shift]--;
         }
         double score = 0;
-        for (int i = 0; i < n; i++)
-            score += col[i] * col[i];
+        long col = 0;
+        for (int i = 0; i < n; i++) {
+            col += diff[i];
+            score += (double)col * (double)col;
+        }
         /* Ties and near-ties go to the smaller shear. */
         if (score > best * (1 + 1e-6) || best < 0 ||
             (fabs(score - best) <= best * 1e-6 && fabs(s) < fabs(best_s))) {
@@ -269,7 +294,8 @@ static double estimate_slant(const bl_image *crop, const int *labels)
             best_s = s;
         }
     }
-    free(col);
+    free(diff);
+    free(runs);
     return fabs(best_s) < 1e-9 ? 0 : best_s;
 }
 
