@@ -19,6 +19,7 @@
  * small gain that docs/BENCHMARKS.md records. Shifts are exact (whole
  * pixels, blank edges filled with paper), so no resampling blurs a view.
  */
+#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,10 @@ int bl_cmd_eval(int argc, char **argv)
                 "--data DIR)\n");
         return 2;
     }
+    /* One OpenBLAS thread, as in the stage processes, so CPU times are
+     * the stages' own and not spent by idle BLAS threads spinning;
+     * `eval classify --threads N` sets its own. */
+    openblas_set_num_threads(1);
     for (size_t i = 0; i < sizeof eval_table / sizeof eval_table[0]; i++)
         if (strcmp(argv[1], eval_table[i].stage) == 0)
             return eval_table[i].fn(argc, argv);
