@@ -71,6 +71,7 @@ typedef struct bl_samples_options {
     double blank;     /* a blank page; 0.02 */
     double touching;  /* per field: touching or overlapping digits; 0.10 */
     double cross;     /* per field: a printed line crosses the digits; 0.10 */
+    double unlisted;  /* a form of unknown design (flowing layout); 0.15 */
     int hand;         /* BL_HAND_*: who writes; BL_HAND_MNIST */
 } bl_samples_options;
 
@@ -100,6 +101,7 @@ typedef struct bl_samples_field {
     bl_samples_style style;
     int touching;                            /* neighbouring digits touch */
     int crossing;                            /* a printed line crosses it */
+    char rule[128];                          /* template rule; "" if unlisted */
 } bl_samples_field;
 
 typedef struct bl_samples_page {
@@ -109,6 +111,7 @@ typedef struct bl_samples_page {
     int rotation;                            /* 0/90/180/270 clockwise */
     double skew;                             /* degrees, clockwise */
     int blank;
+    int shift_x, shift_y;                    /* sheet shift, px at 300 dpi */
     int nfields;
     bl_samples_field fields[BL_SAMPLES_MAX_FIELDS];
 } bl_samples_page;
