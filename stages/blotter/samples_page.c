@@ -19,12 +19,17 @@
  * neighbours together row by row until their ink meets and then overlaps
  * by 0-3 px.
  *
- * Layout: a header (title, department, form number, rule, instructions),
- * then the fields flowed in rows (label left or above; box, underline,
- * comb or free), then the layout's furniture (photograph frame, narrative
- * lines, item table, boilerplate paragraph, signature line). Writing stays
- * at least 230 px from the sheet's edges, so 5 degrees of skew and dark
- * edges never cut it.
+ * Layout of a known design (draw_fixed): the design's tables
+ * (samples_forms) give every line, guide and label position; the page adds
+ * its shift to all of them, writes a random subset of the fields, each
+ * fitted into its template box (the digit height reduced for that field
+ * when the value would not fit). Layout of an unknown design
+ * (draw_flowing): a header (title, department, form number, rule,
+ * instructions), then the fields flowed in rows (label left or above; box,
+ * underline, comb or free), then the layout's furniture (photograph frame,
+ * narrative lines, item table, boilerplate paragraph, signature line).
+ * Writing stays at least 230 px from the sheet's edges, so 5 degrees of
+ * skew and dark edges never cut it.
  */
 #include "blotter/samples_page.h"
 
