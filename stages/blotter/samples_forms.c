@@ -36,44 +36,40 @@ const int bl_samples_table_cols[5] = {BL_TABLE_X0, 370, 1380, 1580, BL_TABLE_X1}
 
 static const bl_samples_form_field ARREST[] = {
     {"arrest_number", "Arrest No.", "len=8;check=luhn", BL_STYLE_BOX,
-     280, 640, 640, 150, 0, 0, 0, BL_VALUE_LUHN, 8, 8, 0, 0},
+     280, 640, 600, 150, 0, 0, 0, BL_VALUE_LUHN, 8, 8, 0, 0},
     {"case_number", "Case No.", "len=7;check=mod11", BL_STYLE_BOX,
-     1000, 640, 600, 150, 0, 0, 0, BL_VALUE_MOD11, 7, 7, 0, 0},
+     1150, 640, 520, 150, 0, 0, 0, BL_VALUE_MOD11, 7, 7, 0, 0},
     {"date_of_arrest", "Date of arrest (DD MM YYYY)", "len=8;date=DDMMYYYY", BL_STYLE_COMB,
      280, 900, 90, 130, 8, 0, 0, BL_VALUE_DATE8, 8, 8, 0, 0},
     {"time_of_arrest", "Time (HH MM)", "len=4;time=HHMM", BL_STYLE_COMB,
-     1080, 900, 90, 130, 4, 0, 0, BL_VALUE_TIME, 4, 4, 0, 0},
+     1280, 900, 90, 130, 4, 0, 0, BL_VALUE_TIME, 4, 4, 0, 0},
     {"date_of_birth", "Date of birth (DD MM YY)", "len=6;date=DDMMYY", BL_STYLE_COMB,
      280, 1150, 90, 130, 6, 0, 0, BL_VALUE_DATE6, 6, 6, 0, 0},
     {"height_cm", "Height (cm)", "len=3;range=140-210", BL_STYLE_BOX,
-     900, 1150, 320, 150, 0, 0, 0, BL_VALUE_RANGE, 3, 3, 140, 210},
-    {"cell_number", "Cell", "len=1-2;range=1-60", BL_STYLE_FREE,
-     1420, 1140, 260, 170, 0, 1, 0, BL_VALUE_RANGE, 1, 2, 1, 60},
+     1100, 1150, 260, 150, 0, 0, 0, BL_VALUE_RANGE, 3, 3, 140, 210},
     {"badge_number", "Arresting officer, badge", "len=3-5;range=100-99999",
      BL_STYLE_UNDERLINE, 880, 1500, 500, 0, 0, 1, 0, BL_VALUE_RANGE, 3, 5, 100, 99999},
-    {"precinct", "Precinct", "len=1-2;range=1-40", BL_STYLE_FREE,
-     1700, 1360, 500, 170, 0, 1, 0, BL_VALUE_RANGE, 1, 2, 1, 40},
+    {"precinct", "Precinct", "len=2;range=10-40", BL_STYLE_FREE,
+     1700, 1360, 500, 170, 0, 1, 0, BL_VALUE_RANGE, 2, 2, 10, 40},
     {"phone", "Telephone", "len=10", BL_STYLE_UNDERLINE,
      560, 1760, 860, 0, 0, 1, 0, BL_VALUE_PHONE, 10, 10, 0, 0},
     {"bail_amount", "Bail", "len=3-6;range=100-250000", BL_STYLE_UNDERLINE,
      1650, 1760, 550, 0, 0, 1, 0, BL_VALUE_RANGE, 3, 6, 100, 250000},
     {"booking_number", "Booking No.", "len=6;check=mod11", BL_STYLE_BOX,
      280, 1960, 560, 150, 0, 0, 0, BL_VALUE_MOD11, 6, 6, 0, 0},
+    {"cell_number", "Cell", "len=2;range=10-60", BL_STYLE_FREE,
+     1130, 1950, 300, 170, 0, 1, 0, BL_VALUE_RANGE, 2, 2, 10, 60},
 };
 
 static const bl_samples_form_field INCIDENT[] = {
     {"report_number", "Report No.", "len=9;check=luhn", BL_STYLE_BOX,
      280, 640, 700, 150, 0, 0, 0, BL_VALUE_LUHN, 9, 9, 0, 0},
     {"case_number", "Case No.", "len=7;check=mod11", BL_STYLE_BOX,
-     1060, 640, 600, 150, 0, 0, 0, BL_VALUE_MOD11, 7, 7, 0, 0},
-    {"unit", "Unit", "len=2-3;range=10-250", BL_STYLE_FREE,
-     1850, 620, 350, 170, 0, 1, 0, BL_VALUE_RANGE, 2, 3, 10, 250},
+     1250, 640, 560, 150, 0, 0, 0, BL_VALUE_MOD11, 7, 7, 0, 0},
     {"date", "Date of incident (DD MM YYYY)", "len=8;date=DDMMYYYY", BL_STYLE_COMB,
      280, 900, 90, 130, 8, 0, 0, BL_VALUE_DATE8, 8, 8, 0, 0},
     {"time", "Time (HH MM)", "len=4;time=HHMM", BL_STYLE_COMB,
-     1080, 900, 90, 130, 4, 0, 0, BL_VALUE_TIME, 4, 4, 0, 0},
-    {"postcode", "Postcode", "len=5;range=10000-99999", BL_STYLE_COMB,
-     1600, 900, 90, 130, 5, 0, 0, BL_VALUE_RANGE, 5, 5, 10000, 99999},
+     1280, 900, 90, 130, 4, 0, 0, BL_VALUE_TIME, 4, 4, 0, 0},
     {"badge_number", "Badge No.", "len=3-5;range=100-99999", BL_STYLE_UNDERLINE,
      560, 1250, 520, 0, 0, 1, 0, BL_VALUE_RANGE, 3, 5, 100, 99999},
     {"damage_amount", "Estimated damage", "len=3-6;range=100-500000", BL_STYLE_UNDERLINE,
@@ -84,13 +80,17 @@ static const bl_samples_form_field INCIDENT[] = {
      1850, 1370, 350, 170, 0, 1, 0, BL_VALUE_DIGITS, 4, 7, 0, 0},
     {"officer_id", "Officer ID", "len=6;check=mod11", BL_STYLE_BOX,
      280, 1680, 560, 150, 0, 0, 0, BL_VALUE_MOD11, 6, 6, 0, 0},
+    {"unit", "Unit", "len=2-3;range=10-250", BL_STYLE_FREE,
+     1150, 1670, 300, 170, 0, 1, 0, BL_VALUE_RANGE, 2, 3, 10, 250},
+    {"postcode", "Postcode", "len=5;range=10000-99999", BL_STYLE_COMB,
+     280, 1950, 90, 130, 5, 0, 0, BL_VALUE_RANGE, 5, 5, 10000, 99999},
 };
 
 static const bl_samples_form_field RECEIPT[] = {
     {"receipt_number", "Receipt No.", "len=8;check=luhn", BL_STYLE_BOX,
-     280, 640, 640, 150, 0, 0, 0, BL_VALUE_LUHN, 8, 8, 0, 0},
+     280, 640, 600, 150, 0, 0, 0, BL_VALUE_LUHN, 8, 8, 0, 0},
     {"case_number", "Case No.", "len=7;check=mod11", BL_STYLE_BOX,
-     1000, 640, 600, 150, 0, 0, 0, BL_VALUE_MOD11, 7, 7, 0, 0},
+     1150, 640, 560, 150, 0, 0, 0, BL_VALUE_MOD11, 7, 7, 0, 0},
     {"date", "Date received (DD MM YYYY)", "len=8;date=DDMMYYYY", BL_STYLE_COMB,
      280, 900, 90, 130, 8, 0, 0, BL_VALUE_DATE8, 8, 8, 0, 0},
     {"locker", "Locker No.", "len=2-4;range=10-9999", BL_STYLE_FREE,
@@ -110,7 +110,7 @@ static const bl_samples_form_field RECEIPT[] = {
 
 static const bl_samples_form FORMS[BL_FORM_COUNT] = {
     {"arrest_record", "ARREST RECORD", ARREST, N(ARREST), 1, 0, 0},
-    {"incident_report", "INCIDENT REPORT", INCIDENT, N(INCIDENT), 0, 0, 7},
+    {"incident_report", "INCIDENT REPORT", INCIDENT, N(INCIDENT), 0, 0, 6},
     {"property_receipt", "PROPERTY RECEIPT", RECEIPT, N(RECEIPT), 0, 4, 0},
 };
 
@@ -186,7 +186,7 @@ int bl_samples_form_lines(const bl_samples_form *form, bl_samples_line *out, int
                 height + RULE_T, RULE_T);
     }
     for (int i = 0; i < form->narrative_lines; i++)
-        add(out, max, &n, 'h', 230, 2060 + i * 110, 2020, 2);
+        add(out, max, &n, 'h', 230, 2260 + i * 110, 2020, 2);
     add(out, max, &n, 'h', 1000, 3055, 900, 3); /* signature */
     return n < max ? n : max;
 }

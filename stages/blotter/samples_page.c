@@ -327,6 +327,27 @@ static void heavy_pen(bl_image *img, bl_box *ink, int r)
         *ink = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
 }
 
+/* Whether a glyph's strokes are thick enough to survive the scanner's blur
+ * and a thinning threshold: the ink that stays under a plus-shaped erosion
+ * must still span half the digit's height. A faint MNIST sample under a
+ * thin pen leaves 1-2 px strokes that a scan erases to a fragment. */
+static int solid_enough(const bl_image *img, double h)
+{
+    if (h < 45)
+        return 1; /* at 200 dpi a small writer's strokes are 2-3 px anyway */
+    int y0 = img->height, y1 = -1;
+    for (int y = 1; y < img->height - 1; y++)
+        for (int x = 1; x < img->width - 1; x++)
+            if (BL_PIX(img, x, y) >= INK_LEVEL && BL_PIX(img, x - 1, y) >= INK_LEVEL &&
+                BL_PIX(img, x + 1, y) >= INK_LEVEL && BL_PIX(img, x, y - 1) >= INK_LEVEL &&
+                BL_PIX(img, x, y + 1) >= INK_LEVEL) {
+                y0 = imin(y0, y);
+                y1 = imax(y1, y);
+                break;
+            }
+    return y1 >= 0 && y1 - y0 + 1 >= h / 2;
+}
+
 /* An MNIST sample of class d as a sheared, scaled glyph of ink height about
  * h. Retries with another sample when nothing reaches the ink level. */
 static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
@@ -386,6 +407,10 @@ static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
         }
         ink.w = ink.w - ink.x + 1;
         ink.h = ink.h - ink.y + 1;
+        if (!solid_enough(img, h)) {
+            bl_image_destroy(&img);
+            continue;
+        }
         if (c->opt->hand == BL_HAND_HEAVY)
             heavy_pen(img, &ink, (int)lround(h / 20.0));
         return (glyph){img, ink, 0, 0};
