@@ -1300,8 +1300,8 @@ static void draw_fixed(ctx *c, int page_w, int page_h, double u_stamp, double u_
         text(c, BL_FONT_SERIF, S(c, 36), PX(c, bl_samples_table_cols[2] + 40), PY(c, base), num);
     }
     if (form->narrative_lines > 0)
-        text(c, BL_FONT_SANS_BOLD, S(c, 40), c->x0, PY(c, 1960), "Narrative of incident");
-    draw_paragraph(c, PY(c, form->photo ? 2300 : form->table_rows ? 2530 : 2830), R(c, 2, 3));
+        text(c, BL_FONT_SANS_BOLD, S(c, 40), c->x0, PY(c, 2160), "Narrative of incident");
+    draw_paragraph(c, PY(c, form->photo ? 2300 : form->table_rows ? 2530 : 2900), R(c, 2, 3));
 
     /* Marks keep clear of every field, written or not. */
     for (int k = 0; k < nk && c->nkeep < MAX_KEEP; k++)
