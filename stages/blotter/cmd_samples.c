@@ -7,7 +7,8 @@
  *                   [--format tiff|png|multipage|mixed]
  *                   [--rotate P] [--skew DEG] [--noise P] [--blur P]
  *                   [--stamp P] [--scribble P] [--edges P] [--blank P]
- *                   [--touching P] [--cross P]
+ *                   [--touching P] [--cross P] [--unlisted P]
+ *   blotter samples --templates DIR
  *
  * Pages come from samples_page.c (one page per derived seed, so page k is
  * the same whatever N is and whatever the format). Files go into DIR:
@@ -36,6 +37,7 @@
 #include <sys/stat.h>
 
 #include "blotter/commands.h"
+#include "blotter/samples_forms.h"
 #include "blotter/samples_page.h"
 #include "blotter/samples_text.h"
 #include "image/image.h"
@@ -53,6 +55,7 @@ typedef struct options {
     const char *split;
     const char *data;
     const char *fonts;
+    const char *templates;
     out_format format;
     bl_samples_options page;
 } options;
@@ -74,7 +77,8 @@ static void usage(FILE *to)
             "         [--dpi 200|300|400] [--format tiff|png|multipage|mixed]\n"
             "         [--rotate P] [--skew DEG] [--noise P] [--blur P] [--stamp P]\n"
             "         [--scribble P] [--edges P] [--blank P] [--touching P] [--cross P]\n"
-            "         [--hand mnist|heavy]\n"
+            "         [--hand mnist|heavy] [--unlisted P]\n"
+            "       blotter samples --templates DIR\n"
             "Writes N synthetic A4 archive pages of hand-written numeric fields\n"
             "(MNIST digits) and DIR/truth.json. Defaults: --pages 10 --seed 1\n"
             "--split test --dpi 300 --format tiff, MNIST from $BLOTTER_DATA/mnist or\n"
@@ -85,7 +89,10 @@ static void usage(FILE *to)
             "  --stamp 0.40   rubber stamp              --scribble 0.70 signature\n"
             "  --edges 0.25   dark scanner edges        --blank 0.02 blank page\n"
             "Hand: --hand heavy draws every field with a broad pen and a strong slant.\n"
-            "  --touching 0.10 touching digits          --cross 0.10 line crossing digits\n");
+            "  --touching 0.10 touching digits          --cross 0.10 line crossing digits\n"
+            "Layouts: three fixed form designs; --unlisted 0.15 is the share of pages\n"
+            "of unknown design (flowing layout). --templates DIR writes DIR/NAME.ini,\n"
+            "the template of every fixed design (with --out, the pages too).\n");
 }
 
 /* Parses a probability (0..1) or, for --skew, degrees (0..45). */
@@ -105,7 +112,7 @@ static int parse_real(const char *opt, const char *v, double max, double *out)
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){NULL, 10, 1, "test", NULL, NULL, FMT_TIFF, {0}};
+    *o = (options){NULL, 10, 1, "test", NULL, NULL, NULL, FMT_TIFF, {0}};
     bl_samples_options_default(&o->page);
     static const struct {
         const char *name;
@@ -122,6 +129,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"--blank", offsetof(bl_samples_options, blank), 1},
         {"--touching", offsetof(bl_samples_options, touching), 1},
         {"--cross", offsetof(bl_samples_options, cross), 1},
+        {"--unlisted", offsetof(bl_samples_options, unlisted), 1},
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -144,6 +152,8 @@ static int parse_args(int argc, char **argv, options *o)
                 return -1;
         } else if (strcmp(a, "--out") == 0) {
             o->out = v;
+        } else if (strcmp(a, "--templates") == 0) {
+            o->templates = v;
         } else if (strcmp(a, "--pages") == 0) {
             errno = 0;
             o->pages = strtol(v, &end, 10);
@@ -202,8 +212,8 @@ static int parse_args(int argc, char **argv, options *o)
             return -1;
         }
     }
-    if (!o->out) {
-        fprintf(stderr, "blotter samples: --out DIR is required\n");
+    if (!o->out && !o->templates) {
+        fprintf(stderr, "blotter samples: --out DIR (or --templates DIR) is required\n");
         return -1;
     }
     return 0;
@@ -290,16 +300,16 @@ static json_t *page_json(const char *file, int page_index,
         for (int d = 0; d < f->ndigits; d++)
             json_array_append_new(digits, box_json(f->digits[d]));
         json_array_append_new(
-            fields, json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:b}", "name", f->name,
-                              "value", f->value, "box", box_json(f->box), "digits",
-                              digits, "style", bl_samples_style_name(f->style),
+            fields, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:b, s:b}", "name", f->name,
+                              "value", f->value, "rule", f->rule, "box", box_json(f->box),
+                              "digits", digits, "style", bl_samples_style_name(f->style),
                               "touching", f->touching, "crossing", f->crossing));
     }
-    return json_pack("{s:s, s:i, s:s, s:i, s:f, s:b, s:i, s:i, s:i, s:o}", "file",
+    return json_pack("{s:s, s:i, s:s, s:i, s:f, s:b, s:i, s:i, s:i, s:[ii], s:o}", "file",
                      file, "page_index", page_index, "layout", p->layout,
                      "rotation", p->rotation, "skew", p->skew, "blank", p->blank,
                      "dpi", p->dpi, "width", p->width, "height", p->height,
-                     "fields", fields);
+                     "shift", p->shift_x, p->shift_y, "fields", fields);
 }
 
 /* Writes one file's pages: G4 TIFF of binarised pages, or an 8-bit gray
@@ -330,6 +340,22 @@ int bl_cmd_samples(int argc, char **argv)
     char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN];
     char data_dir[PATH_MAX_LEN];
 
+    if (o.templates) {
+        if (make_dirs(o.templates) != 0) {
+            fprintf(stderr, "blotter samples: %s: cannot create: %s\n", o.templates,
+                    strerror(errno));
+            goto done;
+        }
+        if (bl_samples_forms_write_templates(o.templates, &err) != BL_OK) {
+            fprintf(stderr, "blotter samples: %s\n", err.msg);
+            goto done;
+        }
+        printf("samples: %d templates -> %s\n", BL_FORM_COUNT, o.templates);
+        if (!o.out) {
+            status = 0;
+            goto done;
+        }
+    }
     if (make_dirs(o.out) != 0) {
         fprintf(stderr, "blotter samples: %s: cannot create: %s\n", o.out,
                 strerror(errno));
@@ -360,10 +386,10 @@ int bl_cmd_samples(int argc, char **argv)
     json_t *pages_json = json_array();
     const bl_samples_options *po = &o.page;
     json_t *arte = json_pack(
-        "{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "rotate", po->rotate,
+        "{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "rotate", po->rotate,
         "skew", po->skew, "noise", po->noise, "blur", po->blur, "stamp", po->stamp,
         "scribble", po->scribble, "edges", po->edges, "blank", po->blank,
-        "touching", po->touching, "cross", po->cross);
+        "touching", po->touching, "cross", po->cross, "unlisted", po->unlisted);
     root = json_pack("{s:s, s:i, s:I, s:s, s:i, s:o, s:o}", "generator",
                      "blotter samples", "version", 2, "seed", (json_int_t)o.seed,
                      "split", o.split, "dpi", po->dpi, "artefacts", arte,

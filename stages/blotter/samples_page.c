@@ -19,12 +19,17 @@
  * neighbours together row by row until their ink meets and then overlaps
  * by 0-3 px.
  *
- * Layout: a header (title, department, form number, rule, instructions),
- * then the fields flowed in rows (label left or above; box, underline,
- * comb or free), then the layout's furniture (photograph frame, narrative
- * lines, item table, boilerplate paragraph, signature line). Writing stays
- * at least 230 px from the sheet's edges, so 5 degrees of skew and dark
- * edges never cut it.
+ * Layout of a known design (draw_fixed): the design's tables
+ * (samples_forms) give every line, guide and label position; the page adds
+ * its shift to all of them, writes a random subset of the fields, each
+ * fitted into its template box (the digit height reduced for that field
+ * when the value would not fit). Layout of an unknown design
+ * (draw_flowing): a header (title, department, form number, rule,
+ * instructions), then the fields flowed in rows (label left or above; box,
+ * underline, comb or free), then the layout's furniture (photograph frame,
+ * narrative lines, item table, boilerplate paragraph, signature line).
+ * Writing stays at least 230 px from the sheet's edges, so 5 degrees of
+ * skew and dark edges never cut it.
  */
 #include "blotter/samples_page.h"
 
@@ -34,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blotter/samples_forms.h"
 #include "blotter/samples_scan.h"
 
 /* ---- RNG ---------------------------------------------------------------- */
@@ -79,7 +85,8 @@ void bl_samples_options_default(bl_samples_options *opt)
                                 .edges = 0.25,
                                 .blank = 0.02,
                                 .touching = 0.10,
-                                .cross = 0.10};
+                                .cross = 0.10,
+                                .unlisted = 0.15};
 }
 
 void bl_samples_page_size(int dpi, int *width, int *height)
@@ -168,6 +175,7 @@ typedef struct ctx {
     int nkeep;
     int label_px, print;   /* label size, print darkness */
     int x0, x1;            /* writing column, page pixels */
+    int sx, sy;            /* fixed forms: sheet shift, px at 300 dpi */
 } ctx;
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -319,6 +327,27 @@ static void heavy_pen(bl_image *img, bl_box *ink, int r)
         *ink = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
 }
 
+/* Whether a glyph's strokes are thick enough to survive the scanner's blur
+ * and a thinning threshold: the ink that stays under a plus-shaped erosion
+ * must still span half the digit's height. A faint MNIST sample under a
+ * thin pen leaves 1-2 px strokes that a scan erases to a fragment. */
+static int solid_enough(const bl_image *img, double h)
+{
+    if (h < 45)
+        return 1; /* at 200 dpi a small writer's strokes are 2-3 px anyway */
+    int y0 = img->height, y1 = -1;
+    for (int y = 1; y < img->height - 1; y++)
+        for (int x = 1; x < img->width - 1; x++)
+            if (BL_PIX(img, x, y) >= INK_LEVEL && BL_PIX(img, x - 1, y) >= INK_LEVEL &&
+                BL_PIX(img, x + 1, y) >= INK_LEVEL && BL_PIX(img, x, y - 1) >= INK_LEVEL &&
+                BL_PIX(img, x, y + 1) >= INK_LEVEL) {
+                y0 = imin(y0, y);
+                y1 = imax(y1, y);
+                break;
+            }
+    return y1 >= 0 && y1 - y0 + 1 >= h / 2;
+}
+
 /* An MNIST sample of class d as a sheared, scaled glyph of ink height about
  * h. Retries with another sample when nothing reaches the ink level. */
 static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
@@ -378,6 +407,10 @@ static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
         }
         ink.w = ink.w - ink.x + 1;
         ink.h = ink.h - ink.y + 1;
+        if (!solid_enough(img, h)) {
+            bl_image_destroy(&img);
+            continue;
+        }
         if (c->opt->hand == BL_HAND_HEAVY)
             heavy_pen(img, &ink, (int)lround(h / 20.0));
         return (glyph){img, ink, 0, 0};
@@ -680,9 +713,10 @@ typedef struct layout {
 } layout;
 
 static const layout LAYOUTS[] = {
-    {"arrest_record", "ARREST RECORD", ARREST, sizeof ARREST / sizeof ARREST[0]},
-    {"incident_report", "INCIDENT REPORT", INCIDENT, sizeof INCIDENT / sizeof INCIDENT[0]},
-    {"property_receipt", "PROPERTY RECEIPT", RECEIPT, sizeof RECEIPT / sizeof RECEIPT[0]},
+    {"unlisted_arrest_card", "ARREST CARD", ARREST, sizeof ARREST / sizeof ARREST[0]},
+    {"unlisted_incident_sheet", "OCCURRENCE SHEET", INCIDENT,
+     sizeof INCIDENT / sizeof INCIDENT[0]},
+    {"unlisted_property_list", "PROPERTY LIST", RECEIPT, sizeof RECEIPT / sizeof RECEIPT[0]},
 };
 
 static const char *const DEPARTMENTS[] = {
@@ -795,8 +829,10 @@ static void draw_paragraph(ctx *c, int y, int lines)
              BOILER[(first + i) % 6]);
 }
 
-/* Lays out and draws a form; fills truth->fields and c->glyphs. */
-static void draw_form(ctx *c, int page_w, int page_h, double u_stamp,
+/* Lays out and draws a form of unknown design: a random subset of the
+ * fields flowed in rows with random styles; fills truth->fields and
+ * c->glyphs. */
+static void draw_flowing(ctx *c, int page_w, int page_h, double u_stamp,
                       double u_scribble)
 {
     layout_id lid = (layout_id)R(c, 0, 2);
@@ -1003,6 +1039,287 @@ static void draw_form(ctx *c, int page_w, int page_h, double u_stamp,
         draw_stamp(c, body_top + S(c, 150), page_h - S(c, 400));
 }
 
+/* ---- Fixed form designs --------------------------------------------------- */
+
+/* Page pixels of a 300-dpi design coordinate on the shifted sheet. */
+static int PX(const ctx *c, int v) { return S(c, v + c->sx); }
+static int PY(const ctx *c, int v) { return S(c, v + c->sy); }
+
+static bl_box page_box(const ctx *c, bl_box b)
+{
+    return (bl_box){PX(c, b.x), PY(c, b.y), S(c, b.w), S(c, b.h)};
+}
+
+/* Makes the digits of value at base height hb with the writer's per-digit
+ * variation and, unless comb, lays them out left to right from the
+ * baseline's left end (as plan_field does); p->writing is their union. */
+static void lay_digits(ctx *c, const char *value, double hb, int touching, int comb,
+                       field_plan *p)
+{
+    p->n = (int)strlen(value);
+    double h[BL_SAMPLES_MAX_DIGITS], ws[BL_SAMPLES_MAX_DIGITS], sl[BL_SAMPLES_MAX_DIGITS];
+    double jit[BL_SAMPLES_MAX_DIGITS], gap[BL_SAMPLES_MAX_DIGITS];
+    int touch_pair[BL_SAMPLES_MAX_DIGITS], overlap[BL_SAMPLES_MAX_DIGITS];
+    int forced = p->n > 1 ? R(c, 1, p->n - 1) : 0;
+    for (int i = 0; i < p->n; i++) {
+        h[i] = hb * U(c, 0.88, 1.12);
+        ws[i] = U(c, 0.9, 1.1);
+        sl[i] = c->w.slant + U(c, -0.08, 0.08);
+        jit[i] = hb * U(c, -0.06, 0.06);
+        gap[i] = hb * U(c, c->w.space_lo, c->w.space_hi);
+        touch_pair[i] = i > 0 && (i == forced || U(c, 0, 1) < 0.3);
+        overlap[i] = R(c, 0, S(c, 3));
+    }
+    for (int i = 0; i < p->n; i++)
+        p->g[i] = make_digit(c, value[i] - '0', h[i], ws[i], sl[i]);
+    int pen_x = 0;
+    for (int i = 0; i < p->n && !comb; i++) {
+        glyph *g = &p->g[i];
+        g->y = (int)lround(jit[i]) - (g->ink.y + g->ink.h);
+        if (i == 0) {
+            g->x = -g->ink.x;
+        } else {
+            g->x = pen_x + imax((int)lround(gap[i]), S(c, 8)) - g->ink.x;
+            if (touching && touch_pair[i]) {
+                int d = ink_gap(&p->g[i - 1], g);
+                if (d != INT32_MAX)
+                    g->x -= d + 1 + overlap[i];
+            }
+        }
+        pen_x = imax(pen_x, g->x + g->ink.x + g->ink.w);
+    }
+    p->truth->touching = 0;
+    if (touching && !comb)
+        for (int i = 1; i < p->n; i++)
+            if (touch_pair[i] && ink_gap(&p->g[i - 1], &p->g[i]) <= 0)
+                p->truth->touching = 1;
+    bl_box wr = {0, 0, 0, 0};
+    for (int i = 0; i < p->n; i++) {
+        const glyph *g = &p->g[i];
+        wr = box_union(wr, (bl_box){g->x + g->ink.x, g->y + g->ink.y, g->ink.w, g->ink.h});
+    }
+    p->writing = wr;
+}
+
+/* Writes field f of the design inside its template box (on the shifted
+ * page): the writer's height, reduced until the value fits. Returns 0, or
+ * -1 when it cannot be made to fit (the field is then left empty). */
+static int write_fixed_field(ctx *c, const bl_samples_form_field *f, double touch_u,
+                             double cross_u, int field_index)
+{
+    bl_samples_field *t = &c->truth->fields[field_index];
+    memset(t, 0, sizeof *t);
+    bl_strlcpy(t->name, f->name, sizeof t->name);
+    bl_strlcpy(t->rule, f->rule, sizeof t->rule);
+    bl_samples_form_make_value(f, &c->rng, t->value);
+    t->ndigits = (int)strlen(t->value);
+    t->style = f->style;
+    int comb = f->style == BL_STYLE_COMB;
+    int touching = !comb && touch_u < c->opt->touching;
+    int crossing = f->style == BL_STYLE_UNDERLINE && cross_u < c->opt->cross;
+    bl_box area = page_box(c, bl_samples_form_field_box(f));
+    int m = S(c, 12), cm = S(c, 8);
+    int line_y = PY(c, f->y), bottom = 0;
+    double low = U(c, 0.12, 0.3); /* crossing: share of the digits below the line */
+    int tw, th;
+    if (comb) {
+        tw = S(c, f->w - 3) - 2 * cm;
+        th = S(c, f->h - 3) - 2 * cm;
+    } else if (f->style == BL_STYLE_UNDERLINE) {
+        tw = area.w - 2 * m;
+        bottom = line_y - S(c, U(c, 6, 18));
+        th = crossing ? S(c, 135) : bottom - (area.y + m);
+    } else {
+        tw = area.w - 2 * m;
+        th = area.h - 2 * m;
+    }
+    field_plan p;
+    memset(&p, 0, sizeof p);
+    p.truth = t;
+    double hb = fmin(c->w.h, th / 1.2);
+    for (int iter = 0;; iter++) {
+        lay_digits(c, t->value, hb, touching, comb, &p);
+        double fit;
+        if (comb) {
+            fit = 1e9;
+            for (int i = 0; i < p.n; i++)
+                fit = fmin(fit, fmin((double)tw / p.g[i].ink.w, (double)th / p.g[i].ink.h));
+        } else {
+            fit = fmin((double)tw / p.writing.w, (double)th / p.writing.h);
+        }
+        if (fit >= 1)
+            break;
+        free_plan(&p);
+        if (iter == 8)
+            return -1;
+        hb *= fit * 0.95;
+    }
+    if (comb) {
+        for (int i = 0; i < p.n; i++) {
+            glyph *g = &p.g[i];
+            int ix = PX(c, f->x + i * f->w + 3) + cm, iy = PY(c, f->y + 3) + cm;
+            int lx = ix + (tw - g->ink.w) / 2 + R(c, -S(c, 5), S(c, 5));
+            lx = imin(imax(lx, ix), ix + tw - g->ink.w);
+            int ly = iy + th - g->ink.h - R(c, 0, (th - g->ink.h) / 3);
+            g->x = lx - g->ink.x;
+            g->y = ly - g->ink.y;
+        }
+    } else {
+        bl_box wr = p.writing;
+        int ox = area.x + m + R(c, 0, imin(tw - wr.w, S(c, 80))) - wr.x;
+        int oy;
+        if (f->style == BL_STYLE_UNDERLINE) {
+            if (crossing)
+                bottom = line_y + (int)(wr.h * low);
+            oy = bottom - (wr.y + wr.h);
+        } else {
+            oy = area.y + m + (int)((th - wr.h) * U(c, 0.3, 0.7)) - wr.y;
+        }
+        for (int i = 0; i < p.n; i++) {
+            p.g[i].x += ox;
+            p.g[i].y += oy;
+        }
+        t->crossing = crossing;
+    }
+    for (int i = 0; i < p.n; i++) {
+        compose(c->ink, p.g[i].img, p.g[i].x, p.g[i].y, 255);
+        c->glyphs[c->nglyphs] = p.g[i];
+        c->glyph_field[c->nglyphs++] = field_index;
+    }
+    return 0;
+}
+
+/* Draws a page of one of the known designs (samples_forms): everything at
+ * its design position plus the page's shift; a random subset of 4-10
+ * fields written, the others left empty. */
+static void draw_fixed(ctx *c, int page_w, int page_h, double u_stamp, double u_scribble)
+{
+    (void)page_w;
+    const bl_samples_form *form = bl_samples_form_get(R(c, 0, BL_FORM_COUNT - 1));
+    bl_samples_page *truth = c->truth;
+    bl_strlcpy(truth->layout, form->name, sizeof truth->layout);
+    c->sx = R(c, -BL_FORM_SHIFT, BL_FORM_SHIFT);
+    c->sy = R(c, -BL_FORM_SHIFT, BL_FORM_SHIFT);
+    truth->shift_x = c->sx;
+    truth->shift_y = c->sy;
+    c->print = R(c, 225, 255);
+    c->label_px = S(c, 42);
+    c->x0 = PX(c, 230);
+    c->x1 = PX(c, 2250);
+
+    /* Header: title, form number, department, rule (a line), instructions. */
+    text(c, BL_FONT_SANS_BOLD, S(c, 64), c->x0, PY(c, 300), form->title);
+    char number[64];
+    snprintf(number, sizeof number, "Form %c%c %d (Rev. %d/%02d)", "MPCB"[R(c, 0, 3)],
+             "RFDP"[R(c, 0, 3)], R(c, 10, 99), R(c, 1, 12), R(c, 55, 85));
+    text(c, BL_FONT_SANS, S(c, 32), c->x1 - text_w(c, BL_FONT_SANS, S(c, 32), number),
+         PY(c, 300), number);
+    text(c, BL_FONT_SANS, S(c, 38), c->x0, PY(c, 370), DEPARTMENTS[R(c, 0, 3)]);
+    text(c, BL_FONT_SERIF, S(c, 33), c->x0, PY(c, 475), INSTRUCTIONS[R(c, 0, 3)]);
+
+    bl_samples_line lines[BL_FORM_MAX_LINES];
+    int nlines = bl_samples_form_lines(form, lines, BL_FORM_MAX_LINES);
+    for (int i = 0; i < nlines; i++) {
+        const bl_samples_line *l = &lines[i];
+        int t = imax(S(c, l->t), 1);
+        if (l->dir == 'h')
+            hline(c, PX(c, l->x), PY(c, l->y), S(c, l->len), t);
+        else
+            vline(c, PX(c, l->x), PY(c, l->y), S(c, l->len), t);
+    }
+    if (form->photo) {
+        const char *ph = "PHOTOGRAPH";
+        int pw = text_w(c, BL_FONT_SANS, S(c, 34), ph);
+        text(c, BL_FONT_SANS, S(c, 34), PX(c, 1950) - pw / 2, PY(c, 870), ph);
+    }
+    for (int i = 0; i < form->nfields; i++) {
+        const bl_samples_form_field *f = &form->fields[i];
+        if (f->in_table)
+            continue;
+        int lw = text_w(c, BL_FONT_SANS, c->label_px, f->label);
+        if (!f->label_left)
+            text(c, BL_FONT_SANS, c->label_px, PX(c, f->x), PY(c, f->y - 20), f->label);
+        else
+            text(c, BL_FONT_SANS, c->label_px, PX(c, f->x - 30) - lw,
+                 f->style == BL_STYLE_UNDERLINE ? PY(c, f->y - 4)
+                                                : PY(c, f->y + f->h - 40),
+                 f->label);
+    }
+
+    /* The writer, as on flowing pages. */
+    c->w.h = S(c, R(c, 50, 110));
+    c->w.slant = U(c, -0.15, 0.35);
+    c->w.pen_lo = R(c, 40, 130);
+    c->w.pen = R(c, 200, 255);
+    if (c->opt->hand == BL_HAND_HEAVY) {
+        c->w.slant = U(c, 0.45, 0.6);
+        c->w.pen_lo = R(c, 10, 30);
+        c->w.pen = 255;
+    }
+    c->w.space_lo = U(c, 0.08, 0.2);
+    c->w.space_hi = c->w.space_lo + U(c, 0.05, 0.25);
+
+    /* Which fields: a random subset of 4-10, written in the design's order. */
+    int nk = form->nfields;
+    int want = R(c, BL_SAMPLES_MIN_FIELDS, imin(BL_SAMPLES_MAX_FIELDS, nk));
+    int order[32], chosen[32] = {0};
+    double touch_u[32], cross_u[32];
+    for (int i = 0; i < nk; i++) {
+        order[i] = i;
+        touch_u[i] = U(c, 0, 1);
+        cross_u[i] = U(c, 0, 1);
+    }
+    for (int i = 0; i < want; i++) {
+        int j = R(c, i, nk - 1), tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+        chosen[order[i]] = 1;
+    }
+
+    /* Item table: row numbers always; description and quantity on the rows
+     * in use (a written value, or now and then an item without one). */
+    for (int r = 0; r < form->table_rows; r++) {
+        static const char *const HEADS[] = {"Item", "Description", "Qty", "Value"};
+        if (r == 0)
+            for (int i = 0; i < 4; i++)
+                text(c, BL_FONT_SANS_BOLD, S(c, 36), PX(c, bl_samples_table_cols[i] + 15),
+                     PY(c, BL_TABLE_TOP + BL_TABLE_HEAD - 20), HEADS[i]);
+        int base = BL_TABLE_TOP + BL_TABLE_HEAD + r * BL_TABLE_ROW + BL_TABLE_ROW / 2 + 12;
+        char num[16], name[BL_SAMPLES_NAME_MAX];
+        snprintf(num, sizeof num, "%d", r + 1);
+        text(c, BL_FONT_SERIF, S(c, 36), PX(c, bl_samples_table_cols[0] + 30), PY(c, base), num);
+        snprintf(name, sizeof name, "item_%d_value", r + 1);
+        int used = R(c, 0, 3) == 0;
+        for (int k = 0; k < nk; k++)
+            used |= chosen[k] && strcmp(form->fields[k].name, name) == 0;
+        const char *item = ITEMS[R(c, 0, 9)];
+        snprintf(num, sizeof num, "%d", R(c, 1, 3));
+        if (!used)
+            continue;
+        text(c, BL_FONT_SERIF, S(c, 36), PX(c, bl_samples_table_cols[1] + 20), PY(c, base), item);
+        text(c, BL_FONT_SERIF, S(c, 36), PX(c, bl_samples_table_cols[2] + 40), PY(c, base), num);
+    }
+    if (form->narrative_lines > 0)
+        text(c, BL_FONT_SANS_BOLD, S(c, 40), c->x0, PY(c, 2160), "Narrative of incident");
+    draw_paragraph(c, PY(c, form->photo ? 2300 : form->table_rows ? 2530 : 2900), R(c, 2, 3));
+
+    /* Marks keep clear of every field, written or not. */
+    for (int k = 0; k < nk && c->nkeep < MAX_KEEP; k++)
+        c->keep[c->nkeep++] =
+            grow(page_box(c, bl_samples_form_field_box(&form->fields[k])), S(c, 40));
+    for (int k = 0; k < nk && truth->nfields < BL_SAMPLES_MAX_FIELDS; k++)
+        if (chosen[k] && write_fixed_field(c, &form->fields[k], touch_u[k], cross_u[k],
+                                           truth->nfields) == 0)
+            truth->nfields++;
+
+    text(c, BL_FONT_SANS, c->label_px, c->x0, PY(c, 3050),
+         form->photo ? "Signature of arresting officer" : "Signature");
+    if (u_scribble < c->opt->scribble)
+        draw_scribble(c, PX(c, 1060), PY(c, 3070), S(c, 780));
+    if (u_stamp < c->opt->stamp)
+        draw_stamp(c, PY(c, 700), page_h - S(c, 400));
+}
+
 /* ---- The page ------------------------------------------------------------ */
 
 static uint64_t sub_seed(uint64_t seed, uint64_t salt)
@@ -1063,6 +1380,10 @@ bl_image *bl_samples_render_page(const bl_samples_source *src,
     if (u_edges < opt->edges)
         sc.edges = edge_sides;
     uint64_t noise_seed = bl_samples_rng_next(&a);
+    /* Its own stream, so the other draws stay as they were. */
+    bl_samples_rng ul;
+    bl_samples_rng_seed(&ul, sub_seed(seed, 0x756e6c6973746564ull));
+    double u_unlisted = bl_samples_rng_real(&ul, 0, 1);
 
     int pw, ph;
     bl_samples_page_size(opt->dpi, &pw, &ph);
@@ -1070,8 +1391,10 @@ bl_image *bl_samples_render_page(const bl_samples_source *src,
     truth->blank = u_blank < opt->blank;
     if (truth->blank)
         bl_strlcpy(truth->layout, "blank", sizeof truth->layout);
+    else if (u_unlisted < opt->unlisted)
+        draw_flowing(&c, pw, ph, u_stamp, u_scribble);
     else
-        draw_form(&c, pw, ph, u_stamp, u_scribble);
+        draw_fixed(&c, pw, ph, u_stamp, u_scribble);
     /* Strong blur: a low threshold fattens strokes, a high one (relative to
      * the pen, so the writing thins and breaks but survives) thins them. */
     if (u_blur < opt->blur) {

@@ -3,17 +3,24 @@
  * for `blotter samples`.
  *
  * A page is an A4 form at 200, 300 or 400 dpi in one of three layouts
- * (arrest record, incident report, property receipt): printed title,
- * department line, instructions, labels, boilerplate and a form number in
- * DejaVu fonts (samples_text), ruled lines, boxes, comb boxes, a photograph
- * frame, a narrative section or an item table, a signature line; then 4-10
- * hand-written numeric fields of MNIST digits (samples_page.c), stamps and
- * a signature scribble that are not fields; then the scanner
+ * (arrest record, incident report, property receipt), each a fixed design
+ * (samples_forms: every guide, label and line at its template position,
+ * the whole sheet shifted by up to +-50 px at 300 dpi per page), or, with
+ * probability `unlisted`, a form of unknown design laid out by the flowing
+ * generator (random styles, fields in rows; layout names "unlisted_*"):
+ * printed title, department line, instructions, labels, boilerplate and a
+ * form number in DejaVu fonts (samples_text), ruled lines, boxes, comb
+ * boxes, a photograph frame, a narrative section or an item table, a
+ * signature line; then 4-10 hand-written numeric fields of MNIST digits
+ * (samples_page.c; on a known design each value obeys its field's rule and
+ * the writing is fitted into the field's template box), stamps and a
+ * signature scribble that are not fields; then the scanner
  * (samples_scan): skew, quarter turns, blur, dark edges, speckle, sensor
  * noise, threshold. The odd page is blank.
  *
- * Randomness: three independent SplitMix64 streams derived from the page
- * seed (layout and writing; artefacts; sensor noise), and every random draw
+ * Randomness: four independent SplitMix64 streams derived from the page
+ * seed (layout and writing; artefacts; sensor noise; the unlisted draw),
+ * and every random draw
  * is made whatever the options say, so changing an artefact's probability
  * changes that artefact only: the same seed with `--rotate 0` gives the
  * same form and writing, upright.
@@ -71,6 +78,7 @@ typedef struct bl_samples_options {
     double blank;     /* a blank page; 0.02 */
     double touching;  /* per field: touching or overlapping digits; 0.10 */
     double cross;     /* per field: a printed line crosses the digits; 0.10 */
+    double unlisted;  /* a form of unknown design (flowing layout); 0.15 */
     int hand;         /* BL_HAND_*: who writes; BL_HAND_MNIST */
 } bl_samples_options;
 
@@ -100,6 +108,7 @@ typedef struct bl_samples_field {
     bl_samples_style style;
     int touching;                            /* neighbouring digits touch */
     int crossing;                            /* a printed line crosses it */
+    char rule[128];                          /* template rule; "" if unlisted */
 } bl_samples_field;
 
 typedef struct bl_samples_page {
@@ -109,6 +118,7 @@ typedef struct bl_samples_page {
     int rotation;                            /* 0/90/180/270 clockwise */
     double skew;                             /* degrees, clockwise */
     int blank;
+    int shift_x, shift_y;                    /* sheet shift, px at 300 dpi */
     int nfields;
     bl_samples_field fields[BL_SAMPLES_MAX_FIELDS];
 } bl_samples_page;

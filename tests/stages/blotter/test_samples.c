@@ -16,6 +16,7 @@
 #include "blotter/commands.h"
 #include "image/image.h"
 #include "util/util.h"
+#include "write/rules.h"
 
 #define MNIST_DIR BL_SOURCE_DIR "/data/mnist"
 #define TOL 3 /* px: sensor noise flips pixels on the ink's rim */
@@ -387,4 +388,132 @@ Test(samples, heavy_hand_keeps_truth_boxes_and_is_marked)
     cr_expect_neq(run_samples(dir, "1", "9", "--hand", "thin", NULL), 0);
     remove_tree(dir);
     remove_tree(plain);
+}
+
+/* Every value a known form's field gets passes the field's rule (the
+ * writer's own checker); unlisted pages have no rules and no shift. */
+Test(samples, values_pass_their_rules_unlisted_pages_have_none)
+{
+    need_mnist();
+    char *dir = make_tmpdir();
+    cr_assert_eq(run_samples(dir, "16", "21", "--unlisted", "0.3", "--blank", "0",
+                             "--noise", "0", NULL), 0);
+    json_t *root = load_truth(dir);
+    json_t *pages = json_object_get(root, "pages");
+    int known = 0, unlisted = 0, checked = 0;
+    for (size_t i = 0; i < json_array_size(pages); i++) {
+        json_t *page = json_array_get(pages, i);
+        const char *layout = json_string_value(json_object_get(page, "layout"));
+        json_t *shift = json_object_get(page, "shift");
+        cr_assert(json_is_array(shift) && json_array_size(shift) == 2);
+        int dx = (int)json_integer_value(json_array_get(shift, 0));
+        int dy = (int)json_integer_value(json_array_get(shift, 1));
+        int is_unlisted = strncmp(layout, "unlisted", 8) == 0;
+        known += !is_unlisted;
+        unlisted += is_unlisted;
+        if (is_unlisted)
+            cr_assert(dx == 0 && dy == 0, "%s: shifted", layout);
+        else
+            cr_assert(dx >= -50 && dx <= 50 && dy >= -50 && dy <= 50);
+        json_t *fields = json_object_get(page, "fields");
+        for (size_t k = 0; k < json_array_size(fields); k++) {
+            json_t *f = json_array_get(fields, k);
+            const char *rule = json_string_value(json_object_get(f, "rule"));
+            const char *value = json_string_value(json_object_get(f, "value"));
+            cr_assert_not_null(rule);
+            if (is_unlisted) {
+                cr_assert_str_eq(rule, "");
+                continue;
+            }
+            bl_rule_result r;
+            bl_rules_check(rule, value, &r);
+            cr_assert(r.checked >= 1 && r.failed == 0 && r.malformed == 0,
+                      "%s: %s = %s breaks %s", layout,
+                      json_string_value(json_object_get(f, "name")), value, rule);
+            checked++;
+        }
+    }
+    cr_assert(known > 0 && unlisted > 0, "%d known, %d unlisted pages", known, unlisted);
+    cr_assert_gt(checked, 40);
+    json_decref(root);
+    remove_tree(dir);
+}
+
+/* A template's field boxes, read from DIR/LAYOUT.ini ("box = X Y W H"
+ * after "[field NAME]"). Returns the count. */
+static int read_template(const char *dir, const char *layout, char names[][48],
+                         bl_box *boxes, int max, int *nlines)
+{
+    char path[512], line[256], name[48] = "";
+    bl_snprintf(path, sizeof path, "%s/%s.ini", dir, layout);
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp, "%s", path);
+    int n = 0;
+    *nlines = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char dir_c;
+        int x, y, w, h;
+        cr_assert(strlen(line) <= 198, "%s: long line", path);
+        if (sscanf(line, "[field %47[a-z0-9_]]", name) == 1)
+            continue;
+        if (sscanf(line, "line = %c %d %d %d %d", &dir_c, &x, &y, &w, &h) == 5) {
+            cr_assert(w >= 120, "%s: line of %d px", path, w);
+            (*nlines)++;
+        }
+        if (sscanf(line, "box = %d %d %d %d", &x, &y, &w, &h) == 4) {
+            cr_assert(n < max && name[0]);
+            bl_strlcpy(names[n], name, 48);
+            boxes[n++] = (bl_box){x, y, w, h};
+            cr_assert(x >= 280 && y >= 280 && x + w <= 2200 && y + h <= 3228,
+                      "%s: %s box too near the edge", path, name);
+        }
+    }
+    fclose(fp);
+    return n;
+}
+
+/* On upright, unskewed 300-dpi pages every written field lies inside its
+ * template box moved by the page's shift. */
+Test(samples, writing_lies_in_its_template_box)
+{
+    need_mnist();
+    char *dir = make_tmpdir(), *tpl = make_tmpdir();
+    char *targv[] = {"samples", "--templates", tpl, NULL};
+    cr_assert_eq(bl_cmd_samples(3, targv), 0);
+    cr_assert_eq(run_samples(dir, "9", "31", "--rotate", "0", "--skew", "0", "--unlisted",
+                             "0", "--blank", "0", "--touching", "0.3", "--cross", "0.5",
+                             "--blur", "0.5", NULL), 0);
+    json_t *root = load_truth(dir);
+    json_t *pages = json_object_get(root, "pages");
+    int nfields = 0;
+    for (size_t i = 0; i < json_array_size(pages); i++) {
+        json_t *page = json_array_get(pages, i);
+        const char *layout = json_string_value(json_object_get(page, "layout"));
+        char names[32][48];
+        bl_box boxes[32];
+        int nlines = 0;
+        int nt = read_template(tpl, layout, names, boxes, 32, &nlines);
+        cr_assert(nt >= 8 && nlines >= 10, "%s: %d fields, %d lines", layout, nt, nlines);
+        json_t *shift = json_object_get(page, "shift");
+        int dx = (int)json_integer_value(json_array_get(shift, 0));
+        int dy = (int)json_integer_value(json_array_get(shift, 1));
+        json_t *fields = json_object_get(page, "fields");
+        for (size_t k = 0; k < json_array_size(fields); k++) {
+            json_t *f = json_array_get(fields, k);
+            const char *name = json_string_value(json_object_get(f, "name"));
+            bl_box fb = json_box(json_object_get(f, "box"));
+            int t = 0;
+            while (t < nt && strcmp(names[t], name) != 0)
+                t++;
+            cr_assert(t < nt, "%s: %s not in the template", layout, name);
+            bl_box tb = {boxes[t].x + dx, boxes[t].y + dy, boxes[t].w, boxes[t].h};
+            cr_assert(box_inside(fb, tb), "%s: %s [%d %d %d %d] outside [%d %d %d %d]",
+                      layout, name, fb.x, fb.y, fb.w, fb.h, tb.x, tb.y, tb.w, tb.h);
+            nfields++;
+        }
+    }
+    cr_assert_gt(nfields, 40);
+    json_decref(root);
+    remove_tree(dir);
+    remove_tree(tpl);
 }
