@@ -15,6 +15,7 @@
 #ifndef BL_DETECT_H
 #define BL_DETECT_H
 
+#include "detect/template.h"
 #include "image/image.h"
 #include "msg/msg.h"
 #include "util/util.h"
@@ -67,6 +68,31 @@ int bl_detect_candidates(const bl_image *clean, bl_detect_region **regions,
  * the kept regions in the same order (free()). */
 int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
                   bl_detect_region **regions_out, bl_err *err);
+
+/* A field found on a page, named. */
+typedef struct bl_detect_field {
+    bl_box box;                 /* page pixels */
+    char name[BL_NAME_MAX];     /* the template field's, or "field_N" */
+    char rule[BL_RULE_MAX];     /* the template field's, or "" */
+    float score;                /* P(field) of its likeliest part */
+    int recovered;              /* taken although the classifier rejected
+                                   it: it lies in an empty template field */
+} bl_detect_field;
+
+/* bl_detect_run with form templates (templates NULL or empty: none). When
+ * the page matches one (template.h), each kept box takes the name and rule
+ * of the template field (shifted with the sheet, grown by 15 px) holding
+ * most of its area; boxes in no field are dropped (stamps, signatures,
+ * notes); boxes in one field are merged into their union; a candidate the
+ * classifier rejected is taken in a field where nothing else was found
+ * when it looks like writing (the rules accept it, it scores at least 0.2,
+ * or it is a single digit-sized component). Without a match the
+ * boxes are bl_detect_run's, named field_1, field_2, ... with empty rules.
+ * Fields come out in reading order; *fields is a new array (free()).
+ * match, if non-NULL, receives the matching's result (index -1: none). */
+int bl_detect_run_named(bl_detect *self, const bl_template_set *templates, bl_image *page,
+                        bl_detect_field **fields, int *count, bl_template_match *match,
+                        bl_err *err);
 
 /* Rules only on a copy of a page: bl_detect_run(NULL, copy, ...). */
 int bl_detect_fields(const bl_image *page, bl_box **boxes, int *count,
