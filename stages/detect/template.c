@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -930,6 +931,12 @@ int bl_template_watch_open(bl_template_watch *w, const char *dir, bl_err *err)
         return BL_OK;
     }
     w->stamp = bl_template_dir_stamp(w->dir);
+    if (access(w->dir, F_OK) != 0 && errno == ENOENT) {
+        /* Not there yet: no templates until it appears. */
+        w->missing = 1;
+        w->set = bl_xcalloc(1, sizeof *w->set);
+        return BL_OK;
+    }
     return bl_template_set_load(w->dir, &w->set, err);
 }
 
@@ -945,6 +952,7 @@ int bl_template_watch_poll(bl_template_watch *w, uint64_t now_ns, bl_err *err)
      * again only when the directory changes again. */
     w->stamp = stamp;
     bl_template_set *fresh = NULL;
+    w->missing = 0;
     int rc = bl_template_set_load(w->dir, &fresh, err);
     if (rc)
         return rc;

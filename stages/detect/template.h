@@ -84,10 +84,13 @@ typedef struct bl_template_watch {
     uint64_t stamp;      /* bl_template_dir_stamp at the last read */
     uint64_t checked_ns; /* monotonic time of the last look */
     bl_template_set *set;
+    int missing;         /* the directory did not exist at open */
 } bl_template_watch;
 
 /* Loads dir ("" = no templates: an empty set that never changes). A bad
- * file fails with FILE:LINE: reason. */
+ * file fails with FILE:LINE: reason. A directory that does not exist
+ * gives an empty set and sets `missing` (the caller warns); it is read
+ * when it appears. */
 int bl_template_watch_open(bl_template_watch *w, const char *dir, bl_err *err);
 /* Looks at the directory when a second has passed since the last look
  * (now_ns: bl_time_mono_ns) and re-reads it when its stamp changed.
