@@ -398,6 +398,18 @@ long bl_detect_remove_lines(bl_image *page)
     return erased;
 }
 
+long bl_detect_remove_lines_keep(bl_image *page, bl_bitmap **lines)
+{
+    assert(page && page->data && lines);
+    *lines = NULL;
+    if (page->width <= 0 || page->height <= 0)
+        return 0;
+    bl_bitmap *ink = bl_bitmap_from_binary(page);
+    long erased = remove_lines(page, ink, lines);
+    bl_bitmap_destroy(&ink);
+    return erased;
+}
+
 /* 1 when a line pixel was erased within BAR_REACH of either end of the
  * bar in box b (along its length), i.e. the bar hung off a form line. */
 static int bar_on_line(const bl_image *page, const bl_bitmap *gone, bl_box b, int vertical)

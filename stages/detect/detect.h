@@ -16,6 +16,7 @@
 #define BL_DETECT_H
 
 #include "detect/template.h"
+#include "image/bitmap.h"
 #include "image/image.h"
 #include "msg/msg.h"
 #include "util/util.h"
@@ -53,6 +54,9 @@ const char *bl_detect_model_id(const bl_detect *self);
  * (over 14 px, solid areas) are left alone. Returns the number of pixels
  * erased. */
 long bl_detect_remove_lines(bl_image *page);
+/* The same, giving the pixels erased as lines as a new bitmap *lines (what
+ * template matching aligns with; bl_bitmap_destroy). */
+long bl_detect_remove_lines_keep(bl_image *page, bl_bitmap **lines);
 
 /* Candidate regions of a line-cleaned page with their features and rule
  * verdicts (score = rule_ok), in no particular order. *regions is a new

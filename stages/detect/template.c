@@ -745,27 +745,33 @@ static bl_box band(const bl_template_line *l, int dx, int dy)
 
 /* Share of the page's line pixels (ink of `p`, `ink` of them) within
  * the template's bands; `scratch` is an all-zero bitmap of the page's
- * size and is left so. */
+ * size and is left so. The bands are painted into it, then each band's
+ * words are counted against the page and cleared, so a pixel where bands
+ * overlap counts once and only the bands' area is read. */
 static float precision_at(const bl_template *t, const bl_bitmap *p, uint64_t ink, int dx,
                           int dy, bl_bitmap *scratch)
 {
     if (!ink)
         return 0.0f;
-    int y0 = p->height, y1 = 0;
+    for (int i = 0; i < t->nlines; i++)
+        paint(scratch, band(&t->lines[i], dx, dy), 1);
+    uint64_t on = 0;
     for (int i = 0; i < t->nlines; i++) {
         bl_box b = band(&t->lines[i], dx, dy);
-        paint(scratch, b, 1);
-        y0 = imin(y0, imax(0, b.y));
-        y1 = imax(y1, imin(p->height, b.y + b.h));
+        int x0 = imax(0, b.x), x1 = imin(p->width, b.x + b.w);
+        int y0 = imax(0, b.y), y1 = imin(p->height, b.y + b.h);
+        if (x0 >= x1)
+            continue;
+        for (int y = y0; y < y1; y++) {
+            const uint64_t *a = BL_BROW(p, y);
+            uint64_t *m = BL_BROW(scratch, y);
+            for (int j = x0 >> 6; j <= (x1 - 1) >> 6; j++) {
+                if (m[j] & a[j])
+                    on += (uint64_t)__builtin_popcountll(a[j] & m[j]);
+                m[j] = 0;
+            }
+        }
     }
-    uint64_t on = 0;
-    for (int y = y0; y < y1; y++) {
-        const uint64_t *a = BL_BROW(p, y), *m = BL_BROW(scratch, y);
-        for (int j = 0; j < p->wpl; j++)
-            on += (uint64_t)__builtin_popcountll(a[j] & m[j]);
-    }
-    for (int i = 0; i < t->nlines; i++)
-        paint(scratch, band(&t->lines[i], dx, dy), 0);
     return (float)((double)on / (double)ink);
 }
 
@@ -796,13 +802,26 @@ static void template_profile(const bl_template *t, int axis, long *out, int n)
     }
 }
 
-/* sum_k a[k] * b[k + s] */
-static double correlate(const long *a, const long *b, int n, int s)
+/* sum_k a[k] * b[k + s] over the nz indices k where a is not 0. */
+static double correlate(const long *a, const int *nz, int nnz, const long *b, int n, int s)
 {
-    double c = 0;
-    for (int k = imax(0, -s); k < imin(n, n - s); k++)
-        c += (double)a[k] * (double)b[k + s];
-    return c;
+    long long c = 0;
+    for (int i = 0; i < nnz; i++) {
+        int k = nz[i];
+        if (k + s >= 0 && k + s < n)
+            c += (long long)a[k] * b[k + s];
+    }
+    return (double)c;
+}
+
+/* The indices where a (n long) is not 0, into nz; returns how many. */
+static int nonzero(const long *a, int n, int *nz)
+{
+    int m = 0;
+    for (int k = 0; k < n; k++)
+        if (a[k])
+            nz[m++] = k;
+    return m;
 }
 
 /* The best CANDIDATES shifts of template profile tp against page profile
@@ -813,15 +832,18 @@ static int best_shifts(const long *tp, const long *pp, int n, int *out)
 {
     int nb = (n + BIN - 1) / BIN, smax = BL_TEMPLATE_MAX_SHIFT / BIN;
     long *ta = bl_xcalloc((size_t)nb, sizeof *ta), *pa = bl_xcalloc((size_t)nb, sizeof *pa);
+    int *nz = bl_xmalloc(sizeof *nz * (size_t)n);
     for (int k = 0; k < n; k++) {
         ta[k / BIN] += tp[k];
         pa[k / BIN] += pp[k];
     }
+    int nnz = nonzero(ta, nb, nz);
     double c[2 * BL_TEMPLATE_MAX_SHIFT / BIN + 1];
     for (int s = -smax; s <= smax; s++)
-        c[s + smax] = correlate(ta, pa, nb, s);
+        c[s + smax] = correlate(ta, nz, nnz, pa, nb, s);
     free(ta);
     free(pa);
+    nnz = nonzero(tp, n, nz);
     int found = 0;
     int used[2 * BL_TEMPLATE_MAX_SHIFT / BIN + 1] = {0};
     while (found < CANDIDATES) {
@@ -842,7 +864,7 @@ static int best_shifts(const long *tp, const long *pp, int n, int *out)
         for (int s = s0 - BIN; s <= s0 + BIN; s++) {
             if (s < -BL_TEMPLATE_MAX_SHIFT || s > BL_TEMPLATE_MAX_SHIFT)
                 continue;
-            double v = correlate(tp, pp, n, s);
+            double v = correlate(tp, nz, nnz, pp, n, s);
             if (v > cbest) {
                 cbest = v;
                 sbest = s;
@@ -850,6 +872,7 @@ static int best_shifts(const long *tp, const long *pp, int n, int *out)
         }
         out[found++] = sbest;
     }
+    free(nz);
     if (found == 0)
         out[found++] = 0;
     return found;
@@ -863,11 +886,8 @@ void bl_template_match_page(const bl_template_set *set, const bl_bitmap *lines,
     if (!set || set->count == 0 || !lines)
         return;
     int W = lines->width, H = lines->height;
-    uint64_t ink = bl_bitmap_ink_count(lines);
-    if (!ink)
-        return;
     long *prow = bl_xcalloc((size_t)H, sizeof *prow), *pcol = bl_xcalloc((size_t)W, sizeof *pcol);
-    long *trow = bl_xmalloc(sizeof *trow * (size_t)H), *tcol = bl_xmalloc(sizeof *tcol * (size_t)W);
+    uint64_t ink = 0;
     for (int y = 0; y < H; y++) {
         const uint64_t *row = BL_BROW(lines, y);
         for (int j = 0; j < lines->wpl; j++)
@@ -875,7 +895,14 @@ void bl_template_match_page(const bl_template_set *set, const bl_bitmap *lines,
                 pcol[(j << 6) + __builtin_ctzll(w)]++;
                 prow[y]++;
             }
+        ink += (uint64_t)prow[y];
     }
+    if (!ink) {
+        free(prow);
+        free(pcol);
+        return;
+    }
+    long *trow = bl_xmalloc(sizeof *trow * (size_t)H), *tcol = bl_xmalloc(sizeof *tcol * (size_t)W);
     bl_bitmap *scratch = bl_bitmap_new(W, H);
     float best_score = -1;
     for (int i = 0; i < set->count; i++) {
