@@ -1,6 +1,6 @@
 /*
  * eval_detect: `blotter eval detect [--pages N] [--seed S] [--model F|none]
- *     [--rotate P] [--data DIR] [--config F] [--verbose]`
+ *     [--rotate P] [--templates DIR|none] [--data DIR] [--config F] [--verbose]`
  *
  * Renders N synthetic pages in-process (MNIST test digits, run seed 5001 by
  * default, never used in training), normalises each with ingest as the
@@ -8,8 +8,12 @@
  * [models] detect, else the rules) and matches the field boxes, mapped
  * back to the file's pixels, one-to-one with the true fields at IoU >= 0.5
  * (as `blotter eval pipeline` does). Prints precision, recall, mean IoU
- * and detection CPU time per page (line removal included). Also the page
- * source shared by the detect and segment commands (eval_detect.h).
+ * and detection CPU time per page (line removal and template matching
+ * included). With form templates (--templates, else the configured
+ * [pipeline] templates) it also reports template identification against
+ * each page's true layout and the share of matched true fields on pages
+ * of a templated layout that got their true name. Also the page source
+ * shared by the detect and segment commands (eval_detect.h).
  */
 #include "blotter/eval_detect.h"
 
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "detect/detect.h"
 #include "ingest/ingest.h"
@@ -62,6 +67,8 @@ int bl_detgen_parse(int argc, char **argv, const char *cmd, const char *usage,
             o->out = v;
         else if (strcmp(a, "--dump") == 0)
             o->dump = v;
+        else if (strcmp(a, "--templates") == 0)
+            o->templates = v;
         else {
             fprintf(stderr, "%s: unknown option %s\n%s", cmd, a, usage);
             return 2;
@@ -176,9 +183,34 @@ void bl_detgen_match(const bl_box *boxes, int n, const bl_samples_page *truth, i
 
 static const char USAGE[] =
     "usage: blotter eval detect [--pages N] [--seed S] [--model F|none] [--rotate P]\n"
-    "         [--data DIR] [--config F] [--verbose]\n"
+    "         [--templates DIR|none] [--data DIR] [--config F] [--verbose]\n"
     "Defaults: --pages 200 --seed 5001 --rotate 0.1, MNIST test digits, the model\n"
-    "of [models] detect (none: the rules). Prints precision and recall at IoU >= 0.5.\n";
+    "of [models] detect (none: the rules), the templates of [pipeline] templates.\n"
+    "Prints precision and recall at IoU >= 0.5, template identification and naming.\n";
+
+/* The template set to evaluate with: --templates DIR, "none", or the
+ * configured directory (absent: none, said on stderr). NULL set = none. */
+static int open_templates(const bl_detgen_opts *o, const bl_conf *conf, bl_template_set **set,
+                          bl_err *err)
+{
+    *set = NULL;
+    const char *dir = o->templates ? o->templates : conf->templates;
+    if (strcmp(dir, "none") == 0 || !dir[0])
+        return BL_OK;
+    if (!o->templates && access(dir, F_OK) != 0) {
+        fprintf(stderr, "eval detect: no template directory %s: no templates\n", dir);
+        return BL_OK;
+    }
+    return bl_template_set_load(dir, set, err);
+}
+
+static int layout_template(const bl_template_set *set, const char *layout)
+{
+    for (int i = 0; set && i < set->count; i++)
+        if (strcmp(set->t[i].name, layout) == 0)
+            return i;
+    return -1;
+}
 
 int bl_cmd_eval_detect(int argc, char **argv)
 {
@@ -203,6 +235,18 @@ int bl_cmd_eval_detect(int argc, char **argv)
         bl_detgen_close(&g);
         return 1;
     }
+    bl_template_set *tset = NULL;
+    if (open_templates(&o, &g.conf, &tset, &err) != BL_OK) {
+        fprintf(stderr, "blotter eval detect: %s\n", err.msg);
+        bl_detect_destroy(&det);
+        bl_detgen_close(&g);
+        return 1;
+    }
+    /* Template identification: pages whose layout has a template (right,
+     * wrong, missed), pages whose layout has none (wrongly matched);
+     * naming: matched true fields on the former, right names. */
+    long t_pages = 0, t_right = 0, t_wrong = 0, t_missed = 0, u_pages = 0, u_matched = 0;
+    long name_fields = 0, name_right = 0, recovered = 0, recovered_true = 0;
     long true_fields = 0, found = 0, matched = 0, touching = 0, touching_found = 0;
     long by_style[4] = {0}, by_style_found[4] = {0};
     double iou_sum = 0;
@@ -215,29 +259,50 @@ int bl_cmd_eval_detect(int argc, char **argv)
             fprintf(stderr, "blotter eval detect: page %ld: %s\n", k, err.msg);
             goto done;
         }
-        bl_box *boxes = NULL;
+        bl_detect_field *boxes = NULL;
         int n = 0;
+        bl_template_match m;
         uint64_t t0 = bl_time_cpu_ns();
-        int rc = bl_detect_run(det, work->page, &boxes, &n, NULL, &err);
+        int rc = bl_detect_run_named(det, tset, work->page, &boxes, &n, &m, &err);
         cpu += bl_time_cpu_ns() - t0;
         if (rc) {
             fprintf(stderr, "blotter eval detect: page %ld: %s\n", k, err.msg);
             bl_work_destroy(&work);
             goto done;
         }
+        int want = layout_template(tset, truth.layout);
+        if (want >= 0) {
+            t_pages++;
+            t_right += m.index == want;
+            t_wrong += m.index >= 0 && m.index != want;
+            t_missed += m.index < 0;
+        } else {
+            u_pages++;
+            u_matched += m.index >= 0;
+        }
+        if (o.verbose && tset && (m.index >= 0 || want >= 0) && m.index != want)
+            fprintf(stderr, "page %ld: layout %s taken for %s (score %.3f, shift %d,%d)\n", k,
+                    truth.layout, m.index >= 0 ? tset->t[m.index].name : "none",
+                    (double)m.score, m.dx, m.dy);
         bl_box *src = bl_xmalloc(sizeof *src * (size_t)(n + 1));
         for (int i = 0; i < n; i++)
             src[i] = bl_detect_box_to_source(&work->to_source, work->src_width,
-                                             work->src_height, boxes[i]);
+                                             work->src_height, boxes[i].box);
         int *match = bl_xmalloc(sizeof *match * (size_t)(n + 1));
         double *iou = bl_xmalloc(sizeof *iou * (size_t)(n + 1));
         bl_detgen_match(src, n, &truth, match, iou);
         int hit[BL_SAMPLES_MAX_FIELDS] = {0};
         for (int i = 0; i < n; i++) {
+            recovered += boxes[i].recovered;
+            recovered_true += boxes[i].recovered && match[i] >= 0;
             if (match[i] >= 0) {
                 hit[match[i]] = 1;
                 matched++;
                 iou_sum += iou[i];
+                if (want >= 0) {
+                    name_fields++;
+                    name_right += strcmp(boxes[i].name, truth.fields[match[i]].name) == 0;
+                }
             } else if (o.verbose) {
                 fprintf(stderr, "page %ld: spurious [%d %d %d %d]\n", k, src[i].x, src[i].y,
                         src[i].w, src[i].h);
@@ -278,8 +343,22 @@ int bl_cmd_eval_detect(int argc, char **argv)
     printf("\nrecall on touching fields: %.4f (%ld)\n",
            touching ? (double)touching_found / (double)touching : 0.0, touching);
     printf("cpu per page: %.1f ms\n", (double)cpu / 1e6 / (double)o.pages);
+    printf("templates: %d", tset ? tset->count : 0);
+    for (int i = 0; tset && i < tset->count; i++)
+        printf("%s%s", i ? ", " : " (", tset->t[i].name);
+    printf("%s\n", tset && tset->count ? ")" : "");
+    printf("template pages: %ld, identified right: %ld, wrong: %ld, missed: %ld\n", t_pages,
+           t_right, t_wrong, t_missed);
+    printf("pages of layouts without a template: %ld, wrongly matched: %ld\n", u_pages,
+           u_matched);
+    printf("naming: %.4f (%ld of %ld matched true fields on template pages)\n",
+           name_fields ? (double)name_right / (double)name_fields : 0.0, name_right,
+           name_fields);
+    printf("recovered in empty template fields: %ld, of them true fields: %ld\n", recovered,
+           recovered_true);
     status = 0;
 done:
+    bl_template_set_destroy(&tset);
     bl_detect_destroy(&det);
     bl_detgen_close(&g);
     return status;
