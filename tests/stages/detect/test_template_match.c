@@ -5,6 +5,7 @@
  * written in some of its field boxes.
  */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,43 @@ Test(template_match, finds_each_template_and_its_shift)
             cr_expect(m.score >= 0.9f, "%s: score %.3f", set->t[k].name, m.score);
             bl_image_destroy(&page);
         }
+}
+
+/* A page with t's lines as a scan gives them: rotated by `deg` about the
+ * page centre (what deskewing leaves), a pixel thicker, broken by gaps. */
+static bl_image *worn_page(const bl_template *t, int dx, int dy, double deg)
+{
+    bl_image *page = bl_image_new(W, H);
+    double a = deg * 3.14159265358979 / 180.0, ca = cos(a), sa = sin(a);
+    for (int i = 0; i < t->nlines; i++) {
+        bl_box b = t->lines[i].box;
+        for (int y = b.y - 1; y < b.y + b.h; y++)
+            for (int x = b.x; x < b.x + b.w + 1; x++) {
+                int along = t->lines[i].vertical ? y - b.y : x - b.x;
+                if (along % 300 < 12)
+                    continue; /* a gap every 300 px */
+                double cx = x - W / 2.0, cy = y - H / 2.0;
+                int px = (int)lround(W / 2.0 + ca * cx - sa * cy) + dx;
+                int py = (int)lround(H / 2.0 + sa * cx + ca * cy) + dy;
+                if (px >= 0 && py >= 0 && px < W && py < H)
+                    BL_PIX(page, px, py) = 1;
+            }
+    }
+    return page;
+}
+
+Test(template_match, tolerates_worn_lines_and_a_residual_skew)
+{
+    for (int k = 0; k < set->count; k++) {
+        bl_image *page = worn_page(&set->t[k], -35, 48, 0.08);
+        bl_template_match m = match_page(set, page);
+        cr_expect_eq(m.index, k, "%s: matched %d (score %.3f)", set->t[k].name, m.index,
+                     m.score);
+        cr_expect(abs(m.dx + 35) <= 3 && abs(m.dy - 48) <= 3, "%s: shift %d,%d",
+                  set->t[k].name, m.dx, m.dy);
+        cr_expect(m.score >= 0.8f, "%s: score %.3f", set->t[k].name, m.score);
+        bl_image_destroy(&page);
+    }
 }
 
 Test(template_match, rejects_a_page_of_another_layout)
