@@ -48,6 +48,7 @@ typedef struct bl_detgen_opts {
     double rotate, touching;
     int epochs;
     int verbose;
+    int recovery;           /* eval detect: measure the recovery test */
 } bl_detgen_opts;
 
 /* Returns 0, 1 after printing help, or 2 after a usage message. */

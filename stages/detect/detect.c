@@ -1054,6 +1054,11 @@ static void score_regions(bl_detect *self, bl_detect_region *r, int n)
     free(x);
 }
 
+void bl_detect_score(bl_detect *self, bl_detect_region *regions, int count)
+{
+    score_regions(self, regions, count);
+}
+
 /* ---- 6. Templates, reading order and the stage --------------------------- */
 
 /* Naming on a matched page: a template field's box, shifted with the

@@ -64,6 +64,10 @@ long bl_detect_remove_lines_keep(bl_image *page, bl_bitmap **lines);
 int bl_detect_candidates(const bl_image *clean, bl_detect_region **regions,
                          int *count, bl_err *err);
 
+/* Sets each region's score as bl_detect_run does: the model's P(field),
+ * or without a model the rule verdict already there. */
+void bl_detect_score(bl_detect *self, bl_detect_region *regions, int count);
+
 /* The stage's work: removes the lines of `page` in place (so crops cut from
  * it afterwards are clean), finds the candidates, keeps those the model
  * (score >= 0.5) or the rules accept, and returns their boxes in reading
