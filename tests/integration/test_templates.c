@@ -1,7 +1,8 @@
 /*
  * Form templates through the real pipeline: blotter-detect loads the
  * configured template directory, names a matching page's fields after the
- * template with their rules, and refuses to start on a bad template file.
+ * template with their rules, refuses to start on a bad template file, and
+ * takes a template added while it runs.
  * The page is drawn here: a test template's lines shifted on the sheet,
  * ring-shaped digits in two of its fields and a note in the margin.
  */
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "image/image.h"
 #include "run_cmd.h"
@@ -86,15 +90,36 @@ static void write_page(const char *path, int dx, int dy)
     bl_image_destroy(&p);
 }
 
-static void write_conf(const char *templates_dir)
+static void write_conf_extra(const char *templates_dir, const char *extra)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/pipeline.conf", tmp);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     /* No orientation model: the drawn page is upright. */
-    fprintf(f, "[pipeline]\ntemplates = %s\n[models]\ningest =\n", templates_dir);
+    fprintf(f, "[pipeline]\ntemplates = %s\n%s[models]\ningest =\n", templates_dir, extra);
     fclose(f);
+}
+
+static void write_conf(const char *templates_dir) { write_conf_extra(templates_dir, ""); }
+
+/* The field names stored for batch `batch`, in order, joined by ','. */
+static void names_of(const char *db_path, const char *batch, char *out, size_t size)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT field_name FROM v_fields WHERE batch = ? "
+                                        "ORDER BY field_index", -1, &st, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, batch, -1, SQLITE_STATIC);
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s%s", n ? "," : "", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
 }
 
 Test(templates, detect_names_fields_after_the_matching_template)
@@ -166,4 +191,70 @@ Test(templates, a_bad_template_file_stops_the_run_naming_file_and_line)
     snprintf(want, sizeof want, "%s/forms/b_bad.ini:6: [lines] line: thickness 40", tmp);
     cr_assert(strstr(err_text, want) != NULL, "'%s' not in:\n%s", want, err_text);
     free(err_text);
+}
+
+static int wait_for(const char *path, int seconds)
+{
+    for (int i = 0; i < seconds * 20; i++) {
+        if (access(path, F_OK) == 0)
+            return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
+Test(templates, a_template_added_while_running_is_used_without_a_restart)
+{
+    char cmd[1200], conf[300], run_dir[300], db[300], front[400], up_err[300];
+    char in1[300], in2[300], page[400];
+    snprintf(conf, sizeof conf, "%s/pipeline.conf", tmp);
+    snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
+    snprintf(db, sizeof db, "%s/svc.db", tmp);
+    snprintf(front, sizeof front, "%s/front", run_dir);
+    snprintf(up_err, sizeof up_err, "%s/up.txt", tmp);
+    snprintf(in1, sizeof in1, "%s/in1", tmp);
+    snprintf(in2, sizeof in2, "%s/in2", tmp);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' '%s' '%s/forms'", in1, in2, tmp);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(page, sizeof page, "%s/card.png", in1);
+    write_page(page, 20, 25);
+    snprintf(page, sizeof page, "%s/card.png", in2);
+    write_page(page, -30, 12); /* another page: the same one would be a duplicate */
+    char extra[400];
+    snprintf(extra, sizeof extra, "runtime_dir = %s\n", run_dir);
+    write_conf_extra("forms", extra);
+
+    pid_t up = fork();
+    cr_assert_geq(up, 0);
+    if (up == 0) {
+        char *argv[] = {BLOTTER, "up", "--config", conf, "--db", db, NULL};
+        _exit(run_cmd(argv, "/dev/null", up_err, 200));
+    }
+    cr_assert(wait_for(front, 60), "the service never came up:\n%s", slurp(up_err));
+
+    /* No template yet: field_N in reading order. */
+    char *feed1[] = {BLOTTER, "feed", "--config", conf, "--wait", "--batch", "before", in1,
+                     NULL};
+    cr_assert_eq(run_cmd(feed1, "/dev/null", "/dev/null", 120), 0);
+    char names[512];
+    names_of(db, "before", names, sizeof names);
+    cr_expect(strncmp(names, "field_1,field_2", 15) == 0 && !strstr(names, "arrest"),
+              "before: %s", names);
+
+    /* The template arrives; the stage looks at most once a second. */
+    snprintf(cmd, sizeof cmd, "cp '%s/a_arrest.ini' '%s/forms/'", TEMPLATES, tmp);
+    cr_assert_eq(system(cmd), 0);
+    sleep(2);
+    char *feed2[] = {BLOTTER, "feed", "--config", conf, "--wait", "--batch", "after", in2,
+                     NULL};
+    cr_assert_eq(run_cmd(feed2, "/dev/null", "/dev/null", 120), 0);
+    names_of(db, "after", names, sizeof names);
+    cr_expect_str_eq(names, "arrest_number,date");
+
+    char *down[] = {BLOTTER, "down", "--config", conf, NULL};
+    cr_assert_eq(run_cmd(down, "/dev/null", "/dev/null", 60), 0);
+    int status;
+    cr_assert_eq(waitpid(up, &status, 0), up);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "blotter up ended %d:\n%s",
+              status, slurp(up_err));
 }
