@@ -20,7 +20,8 @@
  * silent override hides mistakes in a long file). Indented lines would be
  * libinih continuation lines; they are refused for the same reason.
  *
- * Paths given in the file (database, runtime_dir, log_file, models) are
+ * Paths given in the file (database, runtime_dir, log_file, templates,
+ * models) are
  * resolved against the directory holding the file, so a configuration
  * works from any current directory. An empty database means the default,
  * blotter.db in the current directory.
@@ -73,6 +74,7 @@ void bl_conf_defaults(bl_conf *self)
                sizeof self->metrics_endpoint);
     for (int s = 0; s < BL_STAGE_COUNT; s++)
         self->instances[s] = 1;
+    bl_strlcpy(self->templates, BL_SOURCE_DIR "/templates", sizeof self->templates);
     bl_strlcpy(self->model[BL_STAGE_INGEST],
                BL_SOURCE_DIR "/models/ingest-orient.blm",
                sizeof self->model[BL_STAGE_INGEST]);
@@ -136,6 +138,7 @@ static const key_def keys[] = {
     {"pipeline", "max_restarts", K_INT, AT(max_restarts), 0, 1000, NULL},
     {"pipeline", "start_local_stages", K_SWITCH, AT(start_local_stages), 0, 1,
      NULL},
+    {"pipeline", "templates", K_PATH, AT(templates), 0, 0, NULL},
 
     {"endpoints", "events", K_ENDPOINT, AT(endpoint[BL_STAGE_FRONT]), 0, 0, NULL},
     {"endpoints", "control", K_ENDPOINT, AT(control_endpoint), 0, 0, NULL},

@@ -37,6 +37,9 @@ typedef struct bl_conf {
     int start_local_stages;        /* 1 (default): the front end starts the
                                       instances bound on this host; 0: none,
                                       every stage runs as its own service */
+    char templates[BL_PATH_MAX];   /* form template directory (detect);
+                                      "" = none; default templates/ in the
+                                      source tree */
 
     /* [endpoints]: ZeroMQ endpoints. "{run}" expands to the runtime
      * directory. Per-stage inputs are bound by the stage instance; see

@@ -1,6 +1,7 @@
 /*
  * eval_detect: `blotter eval detect [--pages N] [--seed S] [--model F|none]
- *     [--rotate P] [--data DIR] [--config F] [--verbose]`
+ *     [--rotate P] [--templates DIR|none] [--recovery] [--data DIR] [--config F]
+ *     [--verbose]`
  *
  * Renders N synthetic pages in-process (MNIST test digits, run seed 5001 by
  * default, never used in training), normalises each with ingest as the
@@ -8,8 +9,14 @@
  * [models] detect, else the rules) and matches the field boxes, mapped
  * back to the file's pixels, one-to-one with the true fields at IoU >= 0.5
  * (as `blotter eval pipeline` does). Prints precision, recall, mean IoU
- * and detection CPU time per page (line removal included). Also the page
- * source shared by the detect and segment commands (eval_detect.h).
+ * and detection CPU time per page (line removal and template matching
+ * included). With form templates (--templates, else the configured
+ * [pipeline] templates) it also reports template identification against
+ * each page's true layout and the share of matched true fields on pages
+ * of a templated layout that got their true name; --recovery measures the
+ * test that recovers rejected candidates in empty template fields, with
+ * true field boxes standing in for template boxes. Also the page source
+ * shared by the detect and segment commands (eval_detect.h).
  */
 #include "blotter/eval_detect.h"
 
@@ -17,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "detect/detect.h"
 #include "ingest/ingest.h"
@@ -33,6 +41,10 @@ int bl_detgen_parse(int argc, char **argv, const char *cmd, const char *usage,
         }
         if (strcmp(a, "--verbose") == 0) {
             o->verbose = 1;
+            continue;
+        }
+        if (strcmp(a, "--recovery") == 0) {
+            o->recovery = 1;
             continue;
         }
         if (!v) {
@@ -62,6 +74,8 @@ int bl_detgen_parse(int argc, char **argv, const char *cmd, const char *usage,
             o->out = v;
         else if (strcmp(a, "--dump") == 0)
             o->dump = v;
+        else if (strcmp(a, "--templates") == 0)
+            o->templates = v;
         else {
             fprintf(stderr, "%s: unknown option %s\n%s", cmd, a, usage);
             return 2;
@@ -176,9 +190,107 @@ void bl_detgen_match(const bl_box *boxes, int n, const bl_samples_page *truth, i
 
 static const char USAGE[] =
     "usage: blotter eval detect [--pages N] [--seed S] [--model F|none] [--rotate P]\n"
-    "         [--data DIR] [--config F] [--verbose]\n"
+    "         [--templates DIR|none] [--recovery] [--data DIR] [--config F] [--verbose]\n"
     "Defaults: --pages 200 --seed 5001 --rotate 0.1, MNIST test digits, the model\n"
-    "of [models] detect (none: the rules). Prints precision and recall at IoU >= 0.5.\n";
+    "of [models] detect (none: the rules), the templates of [pipeline] templates.\n"
+    "Prints precision and recall at IoU >= 0.5, template identification and naming.\n";
+
+/* The template set to evaluate with: --templates DIR, "none", or the
+ * configured directory (absent: none, said on stderr). NULL set = none. */
+static int open_templates(const bl_detgen_opts *o, const bl_conf *conf, bl_template_set **set,
+                          bl_err *err)
+{
+    *set = NULL;
+    const char *dir = o->templates ? o->templates : conf->templates;
+    if (strcmp(dir, "none") == 0 || !dir[0])
+        return BL_OK;
+    if (!o->templates && access(dir, F_OK) != 0) {
+        fprintf(stderr, "eval detect: no template directory %s: no templates\n", dir);
+        return BL_OK;
+    }
+    return bl_template_set_load(dir, set, err);
+}
+
+/* How the recovery test of empty template fields (detect.h,
+ * bl_detect_run_named) would do on today's pages, with each true field's
+ * box grown by 60 px standing in for its template box: the candidates the
+ * classifier rejected that lie mostly inside the grown box of a true field
+ * no kept box matched; per test, the fields where it takes some, and
+ * those where the union of what it takes (detect merges a field's parts)
+ * matches the field at IoU >= 0.5. Tests: 0 the rules, 1 score >= 0.2,
+ * 2 one digit-sized component, 3 any of them (what detect does). */
+typedef struct recovery_stats {
+    long considered, fields, taken[4], taken_true[4];
+} recovery_stats;
+
+static void measure_recovery(bl_detect *det, const bl_image *page, const bl_work *work,
+                             const bl_samples_page *truth, const int *hit,
+                             recovery_stats *rs)
+{
+    bl_box all = {0, 0, page->width, page->height};
+    bl_image *c = bl_image_crop(page, all);
+    bl_detect_remove_lines(c);
+    bl_detect_region *r = NULL;
+    int n = 0;
+    if (bl_detect_candidates(c, &r, &n, NULL) == BL_OK)
+        bl_detect_score(det, r, n);
+    bl_box un[4][BL_SAMPLES_MAX_FIELDS];
+    int has[4][BL_SAMPLES_MAX_FIELDS] = {{0}}, any[BL_SAMPLES_MAX_FIELDS] = {0};
+    for (int i = 0; i < n; i++) {
+        if (r[i].score >= 0.5f)
+            continue;
+        bl_box b = bl_detect_box_to_source(&work->to_source, work->src_width,
+                                           work->src_height, r[i].box);
+        for (int j = 0; j < truth->nfields; j++) {
+            if (hit[j])
+                continue;
+            bl_box f = truth->fields[j].box;
+            bl_box g = {f.x - 60, f.y - 60, f.w + 120, f.h + 120};
+            double x0 = fmax(g.x, b.x), y0 = fmax(g.y, b.y);
+            double x1 = fmin(g.x + g.w, b.x + b.w), y1 = fmin(g.y + g.h, b.y + b.h);
+            double inside = fmax(0, x1 - x0) * fmax(0, y1 - y0);
+            if (inside < 0.5 * (double)b.w * (double)b.h)
+                continue;
+            int t[4] = {r[i].rule_ok, r[i].score >= 0.2f, r[i].members == 1, 0};
+            t[3] = t[0] || t[1] || t[2];
+            rs->considered++;
+            any[j] = 1;
+            for (int k = 0; k < 4; k++) {
+                if (!t[k])
+                    continue;
+                if (!has[k][j]) {
+                    un[k][j] = b;
+                } else {
+                    bl_box u = un[k][j];
+                    int ux = u.x < b.x ? u.x : b.x, uy = u.y < b.y ? u.y : b.y;
+                    int ur = u.x + u.w > b.x + b.w ? u.x + u.w : b.x + b.w;
+                    int ub = u.y + u.h > b.y + b.h ? u.y + u.h : b.y + b.h;
+                    un[k][j] = (bl_box){ux, uy, ur - ux, ub - uy};
+                }
+                has[k][j] = 1;
+            }
+            break;
+        }
+    }
+    for (int j = 0; j < truth->nfields; j++) {
+        rs->fields += any[j];
+        for (int k = 0; k < 4; k++)
+            if (has[k][j]) {
+                rs->taken[k]++;
+                rs->taken_true[k] += bl_detgen_iou(un[k][j], truth->fields[j].box) >= 0.5;
+            }
+    }
+    free(r);
+    bl_image_destroy(&c);
+}
+
+static int layout_template(const bl_template_set *set, const char *layout)
+{
+    for (int i = 0; set && i < set->count; i++)
+        if (strcmp(set->t[i].name, layout) == 0)
+            return i;
+    return -1;
+}
 
 int bl_cmd_eval_detect(int argc, char **argv)
 {
@@ -203,6 +315,19 @@ int bl_cmd_eval_detect(int argc, char **argv)
         bl_detgen_close(&g);
         return 1;
     }
+    bl_template_set *tset = NULL;
+    if (open_templates(&o, &g.conf, &tset, &err) != BL_OK) {
+        fprintf(stderr, "blotter eval detect: %s\n", err.msg);
+        bl_detect_destroy(&det);
+        bl_detgen_close(&g);
+        return 1;
+    }
+    /* Template identification: pages whose layout has a template (right,
+     * wrong, missed), pages whose layout has none (wrongly matched);
+     * naming: matched true fields on the former, right names. */
+    long t_pages = 0, t_right = 0, t_wrong = 0, t_missed = 0, u_pages = 0, u_matched = 0;
+    long name_fields = 0, name_right = 0, recovered = 0, recovered_true = 0;
+    recovery_stats rs = {0};
     long true_fields = 0, found = 0, matched = 0, touching = 0, touching_found = 0;
     long by_style[4] = {0}, by_style_found[4] = {0};
     double iou_sum = 0;
@@ -215,29 +340,50 @@ int bl_cmd_eval_detect(int argc, char **argv)
             fprintf(stderr, "blotter eval detect: page %ld: %s\n", k, err.msg);
             goto done;
         }
-        bl_box *boxes = NULL;
+        bl_detect_field *boxes = NULL;
         int n = 0;
+        bl_template_match m;
         uint64_t t0 = bl_time_cpu_ns();
-        int rc = bl_detect_run(det, work->page, &boxes, &n, NULL, &err);
+        int rc = bl_detect_run_named(det, tset, work->page, &boxes, &n, &m, &err);
         cpu += bl_time_cpu_ns() - t0;
         if (rc) {
             fprintf(stderr, "blotter eval detect: page %ld: %s\n", k, err.msg);
             bl_work_destroy(&work);
             goto done;
         }
+        int want = layout_template(tset, truth.layout);
+        if (want >= 0) {
+            t_pages++;
+            t_right += m.index == want;
+            t_wrong += m.index >= 0 && m.index != want;
+            t_missed += m.index < 0;
+        } else {
+            u_pages++;
+            u_matched += m.index >= 0;
+        }
+        if (o.verbose && tset && (m.index >= 0 || want >= 0) && m.index != want)
+            fprintf(stderr, "page %ld: layout %s taken for %s (score %.3f, shift %d,%d)\n", k,
+                    truth.layout, m.index >= 0 ? tset->t[m.index].name : "none",
+                    (double)m.score, m.dx, m.dy);
         bl_box *src = bl_xmalloc(sizeof *src * (size_t)(n + 1));
         for (int i = 0; i < n; i++)
             src[i] = bl_detect_box_to_source(&work->to_source, work->src_width,
-                                             work->src_height, boxes[i]);
+                                             work->src_height, boxes[i].box);
         int *match = bl_xmalloc(sizeof *match * (size_t)(n + 1));
         double *iou = bl_xmalloc(sizeof *iou * (size_t)(n + 1));
         bl_detgen_match(src, n, &truth, match, iou);
         int hit[BL_SAMPLES_MAX_FIELDS] = {0};
         for (int i = 0; i < n; i++) {
+            recovered += boxes[i].recovered;
+            recovered_true += boxes[i].recovered && match[i] >= 0;
             if (match[i] >= 0) {
                 hit[match[i]] = 1;
                 matched++;
                 iou_sum += iou[i];
+                if (want >= 0) {
+                    name_fields++;
+                    name_right += strcmp(boxes[i].name, truth.fields[match[i]].name) == 0;
+                }
             } else if (o.verbose) {
                 fprintf(stderr, "page %ld: spurious [%d %d %d %d]\n", k, src[i].x, src[i].y,
                         src[i].w, src[i].h);
@@ -253,6 +399,15 @@ int bl_cmd_eval_detect(int argc, char **argv)
                 fprintf(stderr, "page %ld (rot %d): missed %s '%s' %s [%d %d %d %d]\n", k,
                         truth.rotation, f->name, f->value, bl_samples_style_name(f->style),
                         f->box.x, f->box.y, f->box.w, f->box.h);
+        }
+        if (o.recovery) {
+            /* The page as ingest left it is gone (cleaned in place):
+             * render it again. */
+            bl_work *again = NULL;
+            bl_samples_page t2;
+            if (bl_detgen_page(&g, o.seed, (int)k, &again, &t2, &err) == BL_OK)
+                measure_recovery(det, again->page, again, &t2, hit, &rs);
+            bl_work_destroy(&again);
         }
         true_fields += truth.nfields;
         found += n;
@@ -278,8 +433,31 @@ int bl_cmd_eval_detect(int argc, char **argv)
     printf("\nrecall on touching fields: %.4f (%ld)\n",
            touching ? (double)touching_found / (double)touching : 0.0, touching);
     printf("cpu per page: %.1f ms\n", (double)cpu / 1e6 / (double)o.pages);
+    printf("templates: %d", tset ? tset->count : 0);
+    for (int i = 0; tset && i < tset->count; i++)
+        printf("%s%s", i ? ", " : " (", tset->t[i].name);
+    printf("%s\n", tset && tset->count ? ")" : "");
+    printf("template pages: %ld, identified right: %ld, wrong: %ld, missed: %ld\n", t_pages,
+           t_right, t_wrong, t_missed);
+    printf("pages of layouts without a template: %ld, wrongly matched: %ld\n", u_pages,
+           u_matched);
+    printf("naming: %.4f (%ld of %ld matched true fields on template pages)\n",
+           name_fields ? (double)name_right / (double)name_fields : 0.0, name_right,
+           name_fields);
+    printf("recovered in empty template fields: %ld, of them true fields: %ld\n", recovered,
+           recovered_true);
+    if (o.recovery) {
+        static const char *const TEST[] = {"rules", "score >= 0.2", "one component",
+                                           "any (detect's)"};
+        printf("recovery proxy: %ld rejected candidates in the boxes (+60 px) of %ld missed "
+               "true fields\n", rs.considered, rs.fields);
+        for (int k = 0; k < 4; k++)
+            printf("  %-15s takes candidates in %ld fields, the union right (IoU >= 0.5) in "
+                   "%ld\n", TEST[k], rs.taken[k], rs.taken_true[k]);
+    }
     status = 0;
 done:
+    bl_template_set_destroy(&tset);
     bl_detect_destroy(&det);
     bl_detgen_close(&g);
     return status;

@@ -38,15 +38,17 @@ typedef struct bl_detgen {
 /* Common options of the four commands, parsed from argv[2..]:
  *   --pages N --seed S --data DIR --config F --model F|none
  *   --classify F|none --rotate P --touching P --out F --epochs N --verbose
- *   --dump DIR */
+ *   --dump DIR --templates DIR|none */
 typedef struct bl_detgen_opts {
     long pages;
     uint64_t seed;
     const char *data, *config, *model, *classify, *out;
     const char *dump;       /* eval segment: folder for the crops of misread fields */
+    const char *templates;  /* eval detect: form template directory, "none" */
     double rotate, touching;
     int epochs;
     int verbose;
+    int recovery;           /* eval detect: measure the recovery test */
 } bl_detgen_opts;
 
 /* Returns 0, 1 after printing help, or 2 after a usage message. */

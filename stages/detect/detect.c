@@ -366,10 +366,11 @@ static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone);
 
 /* bl_detect_remove_lines on a page whose ink `ink` holds; `ink` follows
  * every erasure. */
-static long remove_lines(bl_image *page, bl_bitmap *ink)
+static long remove_lines(bl_image *page, bl_bitmap *ink, bl_bitmap **gone_out)
 {
     /* Where line pixels were erased: the short bars erased next must hang
-     * off one of those lines. */
+     * off one of those lines, and template matching (template.h) aligns
+     * the form's lines with them. */
     bl_bitmap *gone = bl_bitmap_new(page->width, page->height);
     hruns runs = {0};
     mark_hruns(page, ink, HLINE_MIN, &runs);
@@ -379,7 +380,10 @@ static long remove_lines(bl_image *page, bl_bitmap *ink)
     erased += erase_vlines(page, ink, gone, vmask);
     bl_bitmap_destroy(&vmask);
     erased += erase_bars(page, ink, gone);
-    bl_bitmap_destroy(&gone);
+    if (gone_out)
+        *gone_out = gone;
+    else
+        bl_bitmap_destroy(&gone);
     return erased;
 }
 
@@ -389,7 +393,19 @@ long bl_detect_remove_lines(bl_image *page)
     if (page->width <= 0 || page->height <= 0)
         return 0;
     bl_bitmap *ink = bl_bitmap_from_binary(page);
-    long erased = remove_lines(page, ink);
+    long erased = remove_lines(page, ink, NULL);
+    bl_bitmap_destroy(&ink);
+    return erased;
+}
+
+long bl_detect_remove_lines_keep(bl_image *page, bl_bitmap **lines)
+{
+    assert(page && page->data && lines);
+    *lines = NULL;
+    if (page->width <= 0 || page->height <= 0)
+        return 0;
+    bl_bitmap *ink = bl_bitmap_from_binary(page);
+    long erased = remove_lines(page, ink, lines);
     bl_bitmap_destroy(&ink);
     return erased;
 }
@@ -1038,10 +1054,30 @@ static void score_regions(bl_detect *self, bl_detect_region *r, int n)
     free(x);
 }
 
-/* ---- 6. Reading order and the stage ------------------------------------- */
+void bl_detect_score(bl_detect *self, bl_detect_region *regions, int count)
+{
+    score_regions(self, regions, count);
+}
+
+/* ---- 6. Templates, reading order and the stage --------------------------- */
+
+/* Naming on a matched page: a template field's box, shifted with the
+ * sheet, grows by FIELD_TOL px on each side (writing spills a little over
+ * the box the form leaves), and a detected box belongs to the field
+ * holding most of its area, at least FIELD_MIN_INSIDE of it. */
+enum { FIELD_TOL = 15 };
+#define FIELD_MIN_INSIDE 0.5
+/* A candidate the region classifier rejected, lying in a template field
+ * nothing else was found in, is taken when it looks like writing: the
+ * rules accept it, its score reaches this, or it is one digit-sized
+ * component (a one-digit entry, which the rules refuse on a page without
+ * a template). */
+#define RECOVER_SCORE 0.2f
 
 typedef struct ordered {
     bl_detect_region r;
+    int field;     /* template field, -1 for none */
+    int recovered;
     int row;
 } ordered;
 
@@ -1061,19 +1097,123 @@ static int cmp_reading(const void *pa, const void *pb)
     return (a->r.box.x > b->r.box.x) - (a->r.box.x < b->r.box.x);
 }
 
-int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
-                  bl_detect_region **regions_out, bl_err *err)
+/* Rows (a box belongs to the row of the first box whose vertical extent
+ * contains its centre), top to bottom, then left to right. */
+static void reading_order(ordered *o, int n)
 {
-    assert(page && boxes && count);
-    *boxes = NULL;
-    *count = 0;
-    if (regions_out)
-        *regions_out = NULL;
+    qsort(o, (size_t)n, sizeof *o, cmp_y);
+    int row = -1, row_bottom = -1;
+    for (int i = 0; i < n; i++) {
+        int cy = o[i].r.box.y + o[i].r.box.h / 2;
+        if (row < 0 || cy >= row_bottom) {
+            row++;
+            row_bottom = box_bottom(o[i].r.box);
+        }
+        o[i].row = row;
+    }
+    qsort(o, (size_t)n, sizeof *o, cmp_reading);
+}
+
+static long overlap_area(bl_box a, bl_box b)
+{
+    long w = imin(box_right(a), box_right(b)) - imax(a.x, b.x);
+    long h = imin(box_bottom(a), box_bottom(b)) - imax(a.y, b.y);
+    return w > 0 && h > 0 ? w * h : 0;
+}
+
+/* The template field (shifted by dx, dy) holding most of box b, or -1. */
+static int field_of(const bl_template *t, int dx, int dy, bl_box b)
+{
+    double need = FIELD_MIN_INSIDE * (double)b.w * (double)b.h;
+    long best = 0;
+    int bi = -1;
+    for (int i = 0; i < t->nfields; i++) {
+        bl_box f = t->fields[i].box;
+        f = (bl_box){f.x + dx - FIELD_TOL, f.y + dy - FIELD_TOL, f.w + 2 * FIELD_TOL,
+                     f.h + 2 * FIELD_TOL};
+        long a = overlap_area(f, b);
+        if (a > best && (double)a >= need) {
+            best = a;
+            bi = i;
+        }
+    }
+    return bi;
+}
+
+/* Keeps the regions of a page matched to template t: accepted regions
+ * inside a field, rejected ones that look like writing inside a field
+ * nothing else was found in, one merged region per field. Returns the
+ * count written to o. */
+static int name_regions(const bl_template *t, const bl_template_match *m,
+                        const bl_detect_region *regs, int n, ordered *o)
+{
+    int *fld = bl_xmalloc(sizeof *fld * (size_t)(n + 1));
+    int *slot = bl_xmalloc(sizeof *slot * (size_t)(t->nfields + 1));
+    char *filled = bl_xcalloc((size_t)t->nfields + 1, 1);
+    for (int i = 0; i < n; i++) {
+        fld[i] = field_of(t, m->dx, m->dy, regs[i].box);
+        if (fld[i] >= 0 && regs[i].score >= 0.5f)
+            filled[fld[i]] = 1;
+    }
+    for (int f = 0; f < t->nfields; f++)
+        slot[f] = -1;
+    int no = 0;
+    for (int i = 0; i < n; i++) {
+        int f = fld[i];
+        if (f < 0)
+            continue; /* outside every field: a stamp, a signature, a note */
+        int recovered = 0;
+        if (regs[i].score < 0.5f) {
+            if (filled[f] || !(regs[i].rule_ok || regs[i].score >= RECOVER_SCORE ||
+                               regs[i].members == 1))
+                continue;
+            recovered = 1;
+        }
+        if (slot[f] < 0) {
+            slot[f] = no;
+            o[no++] = (ordered){regs[i], f, recovered, 0};
+            continue;
+        }
+        /* The template says it is one field: one box for all its parts,
+         * the features of the likeliest part. */
+        ordered *k = &o[slot[f]];
+        bl_box u = box_union(k->r.box, regs[i].box);
+        if (regs[i].score > k->r.score)
+            k->r = regs[i];
+        k->r.box = u;
+        k->recovered = k->recovered && recovered;
+    }
+    free(fld);
+    free(slot);
+    free(filled);
+    return no;
+}
+
+/* Both entry points: line removal (keeping its line pixels when there are
+ * templates to match), matching, candidates, verdicts, naming, order. */
+static int detect_page(bl_detect *self, const bl_template_set *templates, bl_image *page,
+                       ordered **out, int *nout, bl_template_match *match, bl_err *err)
+{
+    *out = NULL;
+    *nout = 0;
+    bl_template_match m;
+    memset(&m, 0, sizeof m);
+    m.index = -1;
+    if (match)
+        *match = m;
     if (page->width <= 0 || page->height <= 0)
         return BL_OK;
-    /* One packed copy of the page's ink serves both steps. */
+    /* One packed copy of the page's ink serves every step. */
     bl_bitmap *ink = bl_bitmap_from_binary(page);
-    remove_lines(page, ink);
+    bl_bitmap *lines = NULL;
+    int with_templates = templates && templates->count > 0;
+    remove_lines(page, ink, with_templates ? &lines : NULL);
+    if (lines) {
+        bl_template_match_page(templates, lines, &m);
+        bl_bitmap_destroy(&lines);
+    }
+    if (match)
+        *match = m;
     bl_detect_region *regs = NULL;
     int n = 0;
     int rc = candidates(page, ink, &regs, &n, err);
@@ -1083,22 +1223,33 @@ int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
     score_regions(self, regs, n);
     ordered *o = bl_xcalloc((size_t)n + 1, sizeof *o);
     int no = 0;
-    for (int i = 0; i < n; i++)
-        if (regs[i].score >= 0.5f)
-            o[no++].r = regs[i];
-    free(regs);
-
-    qsort(o, (size_t)no, sizeof *o, cmp_y);
-    int row = -1, row_bottom = -1;
-    for (int i = 0; i < no; i++) {
-        int cy = o[i].r.box.y + o[i].r.box.h / 2;
-        if (row < 0 || cy >= row_bottom) {
-            row++;
-            row_bottom = box_bottom(o[i].r.box);
-        }
-        o[i].row = row;
+    if (m.index >= 0) {
+        no = name_regions(&templates->t[m.index], &m, regs, n, o);
+    } else {
+        for (int i = 0; i < n; i++)
+            if (regs[i].score >= 0.5f)
+                o[no++] = (ordered){regs[i], -1, 0, 0};
     }
-    qsort(o, (size_t)no, sizeof *o, cmp_reading);
+    free(regs);
+    reading_order(o, no);
+    *out = o;
+    *nout = no;
+    return BL_OK;
+}
+
+int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
+                  bl_detect_region **regions_out, bl_err *err)
+{
+    assert(page && boxes && count);
+    *boxes = NULL;
+    *count = 0;
+    if (regions_out)
+        *regions_out = NULL;
+    ordered *o = NULL;
+    int no = 0;
+    int rc = detect_page(self, NULL, page, &o, &no, NULL, err);
+    if (rc < 0)
+        return rc;
     if (no > 0) {
         *boxes = bl_xmalloc(sizeof **boxes * (size_t)no);
         for (int i = 0; i < no; i++)
@@ -1107,6 +1258,42 @@ int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
             *regions_out = bl_xmalloc(sizeof **regions_out * (size_t)no);
             for (int i = 0; i < no; i++)
                 (*regions_out)[i] = o[i].r;
+        }
+    }
+    *count = no;
+    free(o);
+    return BL_OK;
+}
+
+int bl_detect_run_named(bl_detect *self, const bl_template_set *templates, bl_image *page,
+                        bl_detect_field **fields, int *count, bl_template_match *match,
+                        bl_err *err)
+{
+    assert(page && fields && count);
+    *fields = NULL;
+    *count = 0;
+    ordered *o = NULL;
+    int no = 0;
+    bl_template_match m;
+    int rc = detect_page(self, templates, page, &o, &no, &m, err);
+    if (match)
+        *match = m;
+    if (rc < 0)
+        return rc;
+    if (no > 0) {
+        *fields = bl_xcalloc((size_t)no, sizeof **fields);
+        for (int i = 0; i < no; i++) {
+            bl_detect_field *f = &(*fields)[i];
+            f->box = o[i].r.box;
+            f->score = o[i].r.score;
+            f->recovered = o[i].recovered;
+            if (m.index >= 0) {
+                const bl_template_field *tf = &templates->t[m.index].fields[o[i].field];
+                bl_strlcpy(f->name, tf->name, sizeof f->name);
+                bl_strlcpy(f->rule, tf->rule, sizeof f->rule);
+            } else {
+                snprintf(f->name, sizeof f->name, "field_%d", i + 1);
+            }
         }
     }
     *count = no;

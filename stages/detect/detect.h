@@ -15,6 +15,8 @@
 #ifndef BL_DETECT_H
 #define BL_DETECT_H
 
+#include "detect/template.h"
+#include "image/bitmap.h"
 #include "image/image.h"
 #include "msg/msg.h"
 #include "util/util.h"
@@ -52,12 +54,19 @@ const char *bl_detect_model_id(const bl_detect *self);
  * (over 14 px, solid areas) are left alone. Returns the number of pixels
  * erased. */
 long bl_detect_remove_lines(bl_image *page);
+/* The same, giving the pixels erased as lines as a new bitmap *lines (what
+ * template matching aligns with; bl_bitmap_destroy). */
+long bl_detect_remove_lines_keep(bl_image *page, bl_bitmap **lines);
 
 /* Candidate regions of a line-cleaned page with their features and rule
  * verdicts (score = rule_ok), in no particular order. *regions is a new
  * array (free()); none gives NULL and 0. */
 int bl_detect_candidates(const bl_image *clean, bl_detect_region **regions,
                          int *count, bl_err *err);
+
+/* Sets each region's score as bl_detect_run does: the model's P(field),
+ * or without a model the rule verdict already there. */
+void bl_detect_score(bl_detect *self, bl_detect_region *regions, int count);
 
 /* The stage's work: removes the lines of `page` in place (so crops cut from
  * it afterwards are clean), finds the candidates, keeps those the model
@@ -67,6 +76,31 @@ int bl_detect_candidates(const bl_image *clean, bl_detect_region **regions,
  * the kept regions in the same order (free()). */
 int bl_detect_run(bl_detect *self, bl_image *page, bl_box **boxes, int *count,
                   bl_detect_region **regions_out, bl_err *err);
+
+/* A field found on a page, named. */
+typedef struct bl_detect_field {
+    bl_box box;                 /* page pixels */
+    char name[BL_NAME_MAX];     /* the template field's, or "field_N" */
+    char rule[BL_RULE_MAX];     /* the template field's, or "" */
+    float score;                /* P(field) of its likeliest part */
+    int recovered;              /* taken although the classifier rejected
+                                   it: it lies in an empty template field */
+} bl_detect_field;
+
+/* bl_detect_run with form templates (templates NULL or empty: none). When
+ * the page matches one (template.h), each kept box takes the name and rule
+ * of the template field (shifted with the sheet, grown by 15 px) holding
+ * most of its area; boxes in no field are dropped (stamps, signatures,
+ * notes); boxes in one field are merged into their union; a candidate the
+ * classifier rejected is taken in a field where nothing else was found
+ * when it looks like writing (the rules accept it, it scores at least 0.2,
+ * or it is a single digit-sized component). Without a match the
+ * boxes are bl_detect_run's, named field_1, field_2, ... with empty rules.
+ * Fields come out in reading order; *fields is a new array (free()).
+ * match, if non-NULL, receives the matching's result (index -1: none). */
+int bl_detect_run_named(bl_detect *self, const bl_template_set *templates, bl_image *page,
+                        bl_detect_field **fields, int *count, bl_template_match *match,
+                        bl_err *err);
 
 /* Rules only on a copy of a page: bl_detect_run(NULL, copy, ...). */
 int bl_detect_fields(const bl_image *page, bl_box **boxes, int *count,

@@ -32,6 +32,7 @@ Test(conf, defaults_are_as_documented)
     cr_assert_str_eq(c->runtime_dir, "");
     cr_assert_str_eq(c->log_level, "info");
     cr_assert_str_eq(c->log_file, "");
+    cr_assert_str_eq(c->templates, BL_SOURCE_DIR "/templates");
     cr_assert_eq(c->start_timeout_s, 30);
     cr_assert_eq(c->drain_timeout_s, 10);
     cr_assert_eq(c->retry_timeout_s, 60);
@@ -118,9 +119,9 @@ Test(conf, shipped_file_documents_every_key)
             bl_strlcpy(prev, line, sizeof prev);
     }
     fclose(f);
-    /* [pipeline] 9, [endpoints] 8, [instances] 5, [models] 5, [limits] 6,
+    /* [pipeline] 10, [endpoints] 8, [instances] 5, [models] 5, [limits] 6,
      * [queues] 1, [security] 5 */
-    cr_assert_eq(keys, 9 + 8 + 5 + 5 + 6 + 1 + 5, "every key present once");
+    cr_assert_eq(keys, 10 + 8 + 5 + 5 + 6 + 1 + 5, "every key present once");
 }
 
 typedef struct bad_file {
@@ -255,6 +256,8 @@ Test(conf, resolves_relative_paths_against_the_file)
     snprintf(want, sizeof want, "%s/records/blotter.db", dir);
     cr_assert_str_eq(c->database, want, "quotes stripped, path resolved");
     cr_assert_str_eq(c->log_file, "/var/log/blotter.log");
+    snprintf(want, sizeof want, "%s/forms", dir);
+    cr_assert_str_eq(c->templates, want);
     cr_assert_str_eq(c->log_level, "info", "untouched keys keep defaults");
     free(c);
 }
