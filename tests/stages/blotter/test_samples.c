@@ -391,7 +391,8 @@ Test(samples, heavy_hand_keeps_truth_boxes_and_is_marked)
 }
 
 /* Every value a known form's field gets passes the field's rule (the
- * writer's own checker); unlisted pages have no rules and no shift. */
+ * writer's own checker); unlisted pages have no rules and no shift.
+ * 16 pages: about 4 s of CPU in a Release build. */
 Test(samples, values_pass_their_rules_unlisted_pages_have_none)
 {
     need_mnist();
@@ -473,7 +474,8 @@ static int read_template(const char *dir, const char *layout, char names[][48],
 }
 
 /* On upright, unskewed 300-dpi pages every written field lies inside its
- * template box moved by the page's shift. */
+ * template box moved by the page's shift. 9 pages: about 2 s of CPU in a
+ * Release build. */
 Test(samples, writing_lies_in_its_template_box)
 {
     need_mnist();
