@@ -186,7 +186,7 @@ int bl_samples_form_lines(const bl_samples_form *form, bl_samples_line *out, int
                 height + RULE_T, RULE_T);
     }
     for (int i = 0; i < form->narrative_lines; i++)
-        add(out, max, &n, 'h', 230, 2260 + i * 110, 2020, 2);
+        add(out, max, &n, 'h', 230, 2260 + i * 110, 2020, RULE_T);
     add(out, max, &n, 'h', 1000, 3055, 900, 3); /* signature */
     return n < max ? n : max;
 }

@@ -1068,10 +1068,11 @@ void bl_detect_score(bl_detect *self, bl_detect_region *regions, int count)
 enum { FIELD_TOL = 15 };
 #define FIELD_MIN_INSIDE 0.5
 /* A candidate the region classifier rejected, lying in a template field
- * nothing else was found in, is taken when it looks like writing: the
- * rules accept it, its score reaches this, or it is one digit-sized
- * component (a one-digit entry, which the rules refuse on a page without
- * a template). */
+ * nothing else was found in, is taken when its score still reaches this.
+ * Most template fields of a page are left empty, so what lies in them is
+ * mostly label remnants and noise: on 200 evaluation pages, also taking
+ * what the rules accept or any single digit-sized component recovered 46
+ * candidates of which 8 were fields (precision 0.9576 against 0.9818). */
 #define RECOVER_SCORE 0.2f
 
 typedef struct ordered {
@@ -1164,8 +1165,7 @@ static int name_regions(const bl_template *t, const bl_template_match *m,
             continue; /* outside every field: a stamp, a signature, a note */
         int recovered = 0;
         if (regs[i].score < 0.5f) {
-            if (filled[f] || !(regs[i].rule_ok || regs[i].score >= RECOVER_SCORE ||
-                               regs[i].members == 1))
+            if (filled[f] || regs[i].score < RECOVER_SCORE)
                 continue;
             recovered = 1;
         }
