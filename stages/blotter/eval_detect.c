@@ -195,17 +195,15 @@ static const char USAGE[] =
     "of [models] detect (none: the rules), the templates of [pipeline] templates.\n"
     "Prints precision and recall at IoU >= 0.5, template identification and naming.\n";
 
-/* The template set to evaluate with: --templates DIR, "none", or the
- * configured directory (absent: none, said on stderr). NULL set = none. */
-static int open_templates(const bl_detgen_opts *o, const bl_conf *conf, bl_template_set **set,
-                          bl_err *err)
+int bl_detgen_templates(const bl_detgen_opts *o, const bl_conf *conf, bl_template_set **set,
+                        bl_err *err)
 {
     *set = NULL;
     const char *dir = o->templates ? o->templates : conf->templates;
     if (strcmp(dir, "none") == 0 || !dir[0])
         return BL_OK;
     if (!o->templates && access(dir, F_OK) != 0) {
-        fprintf(stderr, "eval detect: no template directory %s: no templates\n", dir);
+        fprintf(stderr, "blotter eval: no template directory %s: no templates\n", dir);
         return BL_OK;
     }
     return bl_template_set_load(dir, set, err);
@@ -316,7 +314,7 @@ int bl_cmd_eval_detect(int argc, char **argv)
         return 1;
     }
     bl_template_set *tset = NULL;
-    if (open_templates(&o, &g.conf, &tset, &err) != BL_OK) {
+    if (bl_detgen_templates(&o, &g.conf, &tset, &err) != BL_OK) {
         fprintf(stderr, "blotter eval detect: %s\n", err.msg);
         bl_detect_destroy(&det);
         bl_detgen_close(&g);

@@ -18,6 +18,7 @@
 #include "blotter/samples_page.h"
 #include "blotter/samples_text.h"
 #include "conf/conf.h"
+#include "detect/template.h"
 #include "image/image.h"
 #include "mnist/mnist.h"
 #include "msg/msg.h"
@@ -65,6 +66,12 @@ void bl_detgen_close(bl_detgen *g);
  * ingest: a new *work with page and transform, and the truth. */
 int bl_detgen_page(bl_detgen *g, uint64_t seed, int index, bl_work **work,
                    bl_samples_page *truth, bl_err *err);
+
+/* The template set to evaluate with: o->templates (a directory, or
+ * "none"), else the configured [pipeline] templates (absent: none, said
+ * on stderr). *set NULL means none. */
+int bl_detgen_templates(const bl_detgen_opts *o, const bl_conf *conf, bl_template_set **set,
+                        bl_err *err);
 
 /* One-to-one greedy matching by best IoU >= 0.5 of boxes (file pixels)
  * with the truth's fields: match[i] is a field index or -1, iou[i] its

@@ -1,11 +1,13 @@
 /*
  * eval_segment: `blotter eval segment [--pages N] [--seed S] [--model F|none]
- *     [--classify F|none] [--rotate P] [--touching P] [--data DIR] [--config F]
- *     [--verbose]`
+ *     [--classify F|none] [--rotate P] [--touching P] [--templates DIR|none]
+ *     [--data DIR] [--config F] [--verbose] [--dump DIR]`
  *
  * Renders N synthetic pages in-process (MNIST test digits, run seed 5001 by
  * default), normalises them with ingest and detects their fields as the
- * pipeline does (the configured models), then segments every detected
+ * pipeline does (the configured models and form templates: a field named
+ * by a template is cut to the length its rule gives), then segments every
+ * detected
  * field that matches a true field (IoU >= 0.5) with the cut scorer given
  * (else [models] segment) and, as the stage does, the classifier of
  * [models] classify checking the scorer's splits (--classify F|none:
@@ -34,9 +36,9 @@
 static const char USAGE[] =
     "usage: blotter eval segment [--pages N] [--seed S] [--model F|none]\n"
     "         [--classify F|none] [--rotate P] [--touching P] [--data DIR] [--config F]\n"
-    "         [--verbose] [--dump DIR]\n"
+    "         [--templates DIR|none] [--verbose] [--dump DIR]\n"
     "Defaults: --pages 200 --seed 5001 --rotate 0.1 --touching 0.1, MNIST test digits,\n"
-    "the models of pipeline.conf; --classify F|none: the classifier segmentation\n"
+    "the models and templates of pipeline.conf; --classify F|none: the classifier segmentation\n"
     "consults (by default [models] classify when a cut scorer is used).\n"
     "Prints count and digit box accuracy of the segmentation of the detected\n"
     "fields and the end-to-end accuracy. --dump DIR writes each misread field's\n"
@@ -154,6 +156,7 @@ int bl_cmd_eval_segment(int argc, char **argv)
     bl_detect *det = NULL;
     bl_segment *seg = NULL;
     bl_classifier *clf = NULL;
+    bl_template_set *tset = NULL;
     /* As the stage: with a cut scorer, the classifier of [models] classify
      * checks its splits (--classify F|none overrides). */
     const char *cut_path = pick(o.model, g.conf.model[BL_STAGE_SEGMENT]);
@@ -167,7 +170,8 @@ int bl_cmd_eval_segment(int argc, char **argv)
     const char *read_path = g.conf.model[BL_STAGE_CLASSIFY];
     if (seg && read_path[0])
         clf = bl_classifier_load(read_path, &err);
-    if (!det || !seg || (read_path[0] && !clf)) {
+    if (!det || !seg || (read_path[0] && !clf) ||
+        bl_detgen_templates(&o, &g.conf, &tset, &err) != BL_OK) {
         fprintf(stderr, "blotter eval segment: %s\n", err.msg);
         goto done;
     }
@@ -182,20 +186,23 @@ int bl_cmd_eval_segment(int argc, char **argv)
             fprintf(stderr, "blotter eval segment: page %ld: %s\n", k, err.msg);
             goto done;
         }
-        bl_box *boxes = NULL;
+        bl_detect_field *named = NULL;
         int n = 0;
         /* The page before line removal, for the dumps. */
         bl_image *raw = o.dump ? bl_image_crop(work->page, (bl_box){0, 0, work->page->width,
                                                                     work->page->height})
                                : NULL;
         uint64_t t0 = bl_time_cpu_ns();
-        int rc = bl_detect_run(det, work->page, &boxes, &n, NULL, &err);
+        int rc = bl_detect_run_named(det, tset, work->page, &named, &n, NULL, &err);
         cpu += bl_time_cpu_ns() - t0;
         if (rc) {
             bl_work_destroy(&work);
             fprintf(stderr, "blotter eval segment: page %ld: %s\n", k, err.msg);
             goto done;
         }
+        bl_box *boxes = bl_xmalloc(sizeof *boxes * (size_t)(n + 1));
+        for (int i = 0; i < n; i++)
+            boxes[i] = named[i].box;
         bl_box *src = bl_xmalloc(sizeof *src * (size_t)(n + 1));
         int *match = bl_xmalloc(sizeof *match * (size_t)(n + 1));
         for (int i = 0; i < n; i++)
@@ -213,8 +220,9 @@ int bl_cmd_eval_segment(int argc, char **argv)
             bl_segment_digit *d = NULL;
             int nd = 0;
             t0 = bl_time_cpu_ns();
-            int xl = match[i] >= 0 ? truth.fields[match[i]].ndigits : 0;
-            rc = getenv("XLEN") ? bl_segment_run_expect(seg, crop, xl, xl, &d, &nd, &err) : bl_segment_run(seg, crop, &d, &nd, &err);
+            int lo, hi;
+            bl_segment_expected_len(named[i].rule, &lo, &hi);
+            rc = bl_segment_run_expect(seg, crop, lo, hi, &d, &nd, &err);
             cpu += bl_time_cpu_ns() - t0;
             bl_image_destroy(&crop);
             if (rc || match[i] < 0) {
@@ -282,6 +290,7 @@ int bl_cmd_eval_segment(int argc, char **argv)
         free(src);
         free(match);
         free(boxes);
+        free(named);
         bl_image_destroy(&raw);
         bl_work_destroy(&work);
         if ((k + 1) % 20 == 0 || k + 1 == o.pages)
@@ -314,6 +323,7 @@ int bl_cmd_eval_segment(int argc, char **argv)
     printf("cpu per page (detect + segment): %.1f ms\n", (double)cpu / 1e6 / (double)o.pages);
     status = 0;
 done:
+    bl_template_set_destroy(&tset);
     bl_classifier_destroy(&clf);
     bl_segment_destroy(&seg);
     bl_detect_destroy(&det);
