@@ -1068,7 +1068,9 @@ void bl_detect_score(bl_detect *self, bl_detect_region *regions, int count)
 enum { FIELD_TOL = 15 };
 #define FIELD_MIN_INSIDE 0.5
 /* A candidate the region classifier rejected, lying in a template field
- * nothing else was found in, is taken when its score still reaches this.
+ * nothing else was found in, is taken when its score still reaches this
+ * (without a classifier: when it is one digit-sized component, a
+ * one-digit entry, which the rules refuse).
  * Most template fields of a page are left empty, so what lies in them is
  * mostly label remnants and noise: on 200 evaluation pages, also taking
  * what the rules accept or any single digit-sized component recovered 47
@@ -1146,7 +1148,7 @@ static int field_of(const bl_template *t, int dx, int dy, bl_box b)
  * nothing else was found in, one merged region per field. Returns the
  * count written to o. */
 static int name_regions(const bl_template *t, const bl_template_match *m,
-                        const bl_detect_region *regs, int n, ordered *o)
+                        const bl_detect_region *regs, int n, int scored, ordered *o)
 {
     int *fld = bl_xmalloc(sizeof *fld * (size_t)(n + 1));
     int *slot = bl_xmalloc(sizeof *slot * (size_t)(t->nfields + 1));
@@ -1165,7 +1167,8 @@ static int name_regions(const bl_template *t, const bl_template_match *m,
             continue; /* outside every field: a stamp, a signature, a note */
         int recovered = 0;
         if (regs[i].score < 0.5f) {
-            if (filled[f] || regs[i].score < RECOVER_SCORE)
+            int looks = scored ? regs[i].score >= RECOVER_SCORE : regs[i].members == 1;
+            if (filled[f] || !looks)
                 continue;
             recovered = 1;
         }
@@ -1187,6 +1190,93 @@ static int name_regions(const bl_template *t, const bl_template_match *m,
     free(slot);
     free(filled);
     return no;
+}
+
+/* ---- 5b. What a matched template adds ---------------------------------- */
+
+/* A template knows every printed line of the form, also the ones a scan
+ * broke into dashes too short for line removal (comb walls, thin rules):
+ * the pixels of each template line (shifted with the sheet, TLINE_TOL px
+ * of slack across it) are erased, except where a stroke crosses it (ink
+ * TLINE_CROSS px beyond the band on both sides), the rule of step 1. */
+enum { TLINE_TOL = 3, TLINE_CROSS = 3 };
+
+static int ink_at(const bl_image *page, int x, int y)
+{
+    return x >= 0 && y >= 0 && x < page->width && y < page->height && BL_PIX(page, x, y);
+}
+
+static void erase_template_lines(const bl_template *t, int dx, int dy, bl_image *page,
+                                 bl_bitmap *ink)
+{
+    for (int i = 0; i < t->nlines; i++) {
+        const bl_template_line *l = &t->lines[i];
+        int vertical = l->vertical;
+        /* along: the line's length; across: its thickness, with slack. */
+        int a0 = (vertical ? l->box.y + dy : l->box.x + dx) - TLINE_TOL;
+        int a1 = (vertical ? l->box.y + l->box.h + dy : l->box.x + l->box.w + dx) + TLINE_TOL;
+        int c0 = (vertical ? l->box.x + dx : l->box.y + dy) - TLINE_TOL;
+        int c1 = (vertical ? l->box.x + l->box.w + dx : l->box.y + l->box.h + dy) + TLINE_TOL;
+        for (int a = a0; a < a1; a++) {
+            int before = 0, after = 0;
+            for (int k = 1; k <= TLINE_CROSS; k++) {
+                before += vertical ? ink_at(page, c0 - k, a) : ink_at(page, a, c0 - k);
+                after += vertical ? ink_at(page, c1 - 1 + k, a) : ink_at(page, a, c1 - 1 + k);
+            }
+            if (before == TLINE_CROSS && after == TLINE_CROSS)
+                continue; /* a stroke crosses here */
+            for (int c = c0; c < c1; c++) {
+                int x = vertical ? c : a, y = vertical ? a : c;
+                if (ink_at(page, x, y)) {
+                    BL_PIX(page, x, y) = 0;
+                    bit_clear(ink, x, y);
+                }
+            }
+        }
+    }
+}
+
+/* A named field's box: the regions found in it, grown by the digit-sized
+ * ink beside them inside its template box (shifted with the sheet and
+ * grown by FIELD_TOL): a component of at least FIELD_MIN_PIXELS, 0.5 to
+ * 1.5 times the box's height, on the same line (half its height within
+ * the box's rows), and not a thin upright bar at the template box's side
+ * (what is left of a printed box). A faint digit the classifier left out
+ * of the field, or one the grouping cut off, comes back this way. */
+enum { FIELD_MIN_PIXELS = 12, FIELD_SIDE = 8 };
+
+static bl_box field_ink_box(const bl_image *page, const bl_template_field *f, int dx, int dy,
+                            bl_box b)
+{
+    bl_box tb = {f->box.x + dx, f->box.y + dy, f->box.w, f->box.h};
+    bl_box area = {tb.x - FIELD_TOL, tb.y - FIELD_TOL, tb.w + 2 * FIELD_TOL, tb.h + 2 * FIELD_TOL};
+    int x0 = imax(area.x, 0), y0 = imax(area.y, 0);
+    int x1 = imin(box_right(area), page->width), y1 = imin(box_bottom(area), page->height);
+    if (x1 <= x0 || y1 <= y0 || b.h <= 0)
+        return b;
+    bl_image *crop = bl_image_crop(page, (bl_box){x0, y0, x1 - x0, y1 - y0});
+    bl_component *comps = NULL;
+    int nc = 0;
+    bl_box u = b;
+    if (bl_image_components(crop, &comps, &nc, NULL, NULL) == BL_OK)
+        for (int i = 0; i < nc; i++) {
+            bl_box c = comps[i].box;
+            c.x += x0;
+            c.y += y0;
+            if (comps[i].pixels < FIELD_MIN_PIXELS || c.h < b.h / 2 || 2 * c.h > 3 * b.h)
+                continue;
+            int rows = imin(box_bottom(c), box_bottom(b)) - imax(c.y, b.y);
+            if (2 * rows < imin(c.h, b.h))
+                continue;
+            int thin = 4 * c.w <= c.h;
+            int at_side = c.x <= tb.x + FIELD_SIDE || box_right(c) >= box_right(tb) - FIELD_SIDE;
+            if (thin && at_side)
+                continue;
+            u = box_union(u, c);
+        }
+    free(comps);
+    bl_image_destroy(&crop);
+    return u;
 }
 
 /* Both entry points: line removal (keeping its line pixels when there are
@@ -1211,6 +1301,8 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
     if (lines) {
         bl_template_match_page(templates, lines, &m);
         bl_bitmap_destroy(&lines);
+        if (m.index >= 0)
+            erase_template_lines(&templates->t[m.index], m.dx, m.dy, page, ink);
     }
     if (match)
         *match = m;
@@ -1224,7 +1316,10 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
     ordered *o = bl_xcalloc((size_t)n + 1, sizeof *o);
     int no = 0;
     if (m.index >= 0) {
-        no = name_regions(&templates->t[m.index], &m, regs, n, o);
+        const bl_template *t = &templates->t[m.index];
+        no = name_regions(t, &m, regs, n, self && self->net, o);
+        for (int i = 0; i < no; i++)
+            o[i].r.box = field_ink_box(page, &t->fields[o[i].field], m.dx, m.dy, o[i].r.box);
     } else {
         for (int i = 0; i < n; i++)
             if (regs[i].score >= 0.5f)

@@ -93,7 +93,8 @@ typedef struct bl_detect_field {
  * most of its area; boxes in no field are dropped (stamps, signatures,
  * notes); boxes in one field are merged into their union; a candidate the
  * classifier rejected is taken in a field where nothing else was found
- * when it still scores at least 0.2. Without a match the
+ * when it still scores at least 0.2 (without a classifier: when it is a
+ * single digit-sized component). Without a match the
  * boxes are bl_detect_run's, named field_1, field_2, ... with empty rules.
  * Fields come out in reading order; *fields is a new array (free()).
  * match, if non-NULL, receives the matching's result (index -1: none). */

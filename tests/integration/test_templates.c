@@ -96,8 +96,11 @@ static void write_conf_extra(const char *templates_dir, const char *extra)
     snprintf(path, sizeof path, "%s/pipeline.conf", tmp);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    /* No orientation model: the drawn page is upright. */
-    fprintf(f, "[pipeline]\ntemplates = %s\n%s[models]\ningest =\n", templates_dir, extra);
+    /* No orientation model: the drawn page is upright. No region
+     * classifier: the drawn rings are no one's hand-writing, and the
+     * rules take them for what they are drawn as, rows of digits. */
+    fprintf(f, "[pipeline]\ntemplates = %s\n%s[models]\ningest =\ndetect =\n", templates_dir,
+            extra);
     fclose(f);
 }
 
