@@ -1,7 +1,7 @@
 """Write a pipeline.conf for a benchmark run (bench/lib/common.sh).
 
 conf.py SRC OUT [section.key=value ...]: copies SRC, turns relative model
-paths absolute (relative paths are read from the configuration file's own
+and template paths absolute (relative paths are read from the configuration file's own
 folder, and OUT lives elsewhere) and sets each given key, which must exist
 in SRC (a typo would otherwise measure the default)."""
 import os
@@ -25,7 +25,8 @@ for line in open(src):
         if key in want:
             value = want[key]
             seen.add(key)
-        elif section == "models" and value and not os.path.isabs(value):
+        elif (section == "models" or key == "pipeline.templates") and value \
+                and not os.path.isabs(value):
             value = os.path.join(base, value)
         line = f"{m.group(1)} = {value}\n"
     lines.append(line)

@@ -88,10 +88,13 @@ run_dir=$out/run
 cat >"$conf" <<CONF
 [pipeline]
 runtime_dir = $run_dir
+templates = $root/templates
 [models]
 ingest = $root/models/ingest-orient.blm
 detect = $root/models/detect-regions.blm
+segment = $root/models/segment-cuts.blm
 classify = $root/models/classify-cnn.blm
+write = $root/models/write-gate.blm
 [instances]
 $STAGE = $INSTANCES
 CONF

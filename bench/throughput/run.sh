@@ -25,7 +25,7 @@ mkdir -p "$rt"
 facts_before=$(bench_facts)
 
 run_one() { # label conf pages-dir jsonl
-    echo "bench/throughput: $1 ($(ls "$3" | grep -c -v truth.json) files)" >&2
+    echo "bench/throughput: $1 ($(find "$3" -type f \( -name '*.tif' -o -name '*.png' \) | wc -l) files)" >&2
     nice -n 10 "$BENCH_PYTHON" bench/lib/pipe_run.py "$BLOTTER" "$2" "$work/run.db" \
         "$3" "$3/truth.json" | "$BENCH_PYTHON" -c '
 import json, sys

@@ -42,10 +42,14 @@ cd "$work"
 # A configuration naming the classifier to use (absolute paths).
 conf() {
     cat > "$1" <<CONF
+[pipeline]
+templates = $here/templates
 [models]
 ingest = $here/models/ingest-orient.blm
 detect = $here/models/detect-regions.blm
+segment = $here/models/segment-cuts.blm
 classify = $2
+write = $here/models/write-gate.blm
 CONF
 }
 conf base.conf "$here/models/classify-cnn.blm"
