@@ -23,7 +23,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-bin="$here/build/bin/blotter"
+# Under bench/run.sh, the benchmark build; run alone, the usual one.
+bin="${BLOTTER:-$here/build/bin/blotter}"
 work=${1:-/tmp/blotter-transfer}
 TRAIN_PAGES=${TRAIN_PAGES:-40}
 TEST_PAGES=${TEST_PAGES:-50}
