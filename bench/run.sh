@@ -29,7 +29,8 @@
 # --quick: 20, 50 and 100 pages instead of 100, 1,000 and 10,000; 50
 # pages for the instance runs instead of 1,000; 20 for Tesseract instead
 # of 100; best of 1 instead of 4 against PyTorch. About 15-20 minutes on two
-# busy cores; the full run about an hour.
+# busy cores; the full run about 30 minutes on two quiet ones (the
+# 10,000-page batch alone takes about 6).
 # --skip NAME leaves out one benchmark (classify, throughput, ocr, or a
 # plugged-in folder's name); its fragments of the last run stay.
 # Environment: BENCH_SIZES, BENCH_INSTANCE_PAGES, BENCH_OCR_PAGES,
