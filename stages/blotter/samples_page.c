@@ -502,6 +502,66 @@ static bl_box box_union(bl_box a, bl_box b)
     return (bl_box){x0, y0, x1 - x0, y1 - y0};
 }
 
+/* The union of a plan's glyph ink boxes. */
+static bl_box glyphs_box(const field_plan *p)
+{
+    bl_box wr = {0, 0, 0, 0};
+    for (int i = 0; i < p->n; i++) {
+        const glyph *g = &p->g[i];
+        wr = box_union(wr, (bl_box){g->x + g->ink.x, g->y + g->ink.y, g->ink.w, g->ink.h});
+    }
+    return wr;
+}
+
+/* Makes the digits of value at base height hb with the writer's per-digit
+ * variation, each on the baseline with its jitter and, unless comb (the
+ * caller puts them in cells), laid out left to right from the baseline's
+ * left end, touching neighbours moved together; p->writing is their
+ * union. All the randomness is drawn first, the same whatever the style. */
+static void lay_digits(ctx *c, const char *value, double hb, int touching, int comb,
+                       field_plan *p)
+{
+    p->n = (int)strlen(value);
+    double h[BL_SAMPLES_MAX_DIGITS], ws[BL_SAMPLES_MAX_DIGITS], sl[BL_SAMPLES_MAX_DIGITS];
+    double jit[BL_SAMPLES_MAX_DIGITS], gap[BL_SAMPLES_MAX_DIGITS];
+    int touch_pair[BL_SAMPLES_MAX_DIGITS], overlap[BL_SAMPLES_MAX_DIGITS];
+    int forced = p->n > 1 ? R(c, 1, p->n - 1) : 0;
+    for (int i = 0; i < p->n; i++) {
+        h[i] = hb * U(c, 0.88, 1.12);
+        ws[i] = U(c, 0.9, 1.1);
+        sl[i] = c->w.slant + U(c, -0.08, 0.08);
+        jit[i] = hb * U(c, -0.06, 0.06);
+        gap[i] = hb * U(c, c->w.space_lo, c->w.space_hi);
+        touch_pair[i] = i > 0 && (i == forced || U(c, 0, 1) < 0.3);
+        overlap[i] = R(c, 0, S(c, 3));
+    }
+    for (int i = 0; i < p->n; i++)
+        p->g[i] = make_digit(c, value[i] - '0', h[i], ws[i], sl[i]);
+    for (int i = 0; i < p->n; i++)
+        p->g[i].y = (int)lround(jit[i]) - (p->g[i].ink.y + p->g[i].ink.h);
+    int pen_x = 0;
+    for (int i = 0; i < p->n && !comb; i++) {
+        glyph *g = &p->g[i];
+        if (i == 0) {
+            g->x = -g->ink.x;
+        } else {
+            g->x = pen_x + imax((int)lround(gap[i]), S(c, 8)) - g->ink.x;
+            if (touching && touch_pair[i]) {
+                int d = ink_gap(&p->g[i - 1], g);
+                if (d != INT32_MAX)
+                    g->x -= d + 1 + overlap[i];
+            }
+        }
+        pen_x = imax(pen_x, g->x + g->ink.x + g->ink.w);
+    }
+    p->truth->touching = 0;
+    if (touching && !comb)
+        for (int i = 1; i < p->n; i++)
+            if (touch_pair[i] && ink_gap(&p->g[i - 1], &p->g[i]) <= 0)
+                p->truth->touching = 1;
+    p->writing = glyphs_box(p);
+}
+
 static void plan_field(ctx *c, const field_kind *k, bl_samples_style style,
                        int touching, int crossing, field_plan *p)
 {
@@ -512,23 +572,7 @@ static void plan_field(ctx *c, const field_kind *k, bl_samples_style style,
     t->style = style;
     p->label = k->label;
 
-    /* Draw every digit's randomness first, the same whatever the style. */
-    double h[BL_SAMPLES_MAX_DIGITS], ws[BL_SAMPLES_MAX_DIGITS], sl[BL_SAMPLES_MAX_DIGITS];
-    double jit[BL_SAMPLES_MAX_DIGITS], gap[BL_SAMPLES_MAX_DIGITS];
-    int touch_pair[BL_SAMPLES_MAX_DIGITS], overlap[BL_SAMPLES_MAX_DIGITS];
-    int forced = R(c, 1, p->n - 1);
-    for (int i = 0; i < p->n; i++) {
-        h[i] = c->w.h * U(c, 0.88, 1.12);
-        ws[i] = U(c, 0.9, 1.1);
-        sl[i] = c->w.slant + U(c, -0.08, 0.08);
-        jit[i] = c->w.h * U(c, -0.06, 0.06);
-        gap[i] = c->w.h * U(c, c->w.space_lo, c->w.space_hi);
-        touch_pair[i] = i > 0 && (i == forced || U(c, 0, 1) < 0.3);
-        overlap[i] = R(c, 0, S(c, 3));
-    }
-    for (int i = 0; i < p->n; i++)
-        p->g[i] = make_digit(c, t->value[i] - '0', h[i], ws[i], sl[i]);
-
+    lay_digits(c, t->value, c->w.h, touching, style == BL_STYLE_COMB, p);
     int pad = S(c, U(c, 18, 40));
     if (style == BL_STYLE_COMB) {
         int maxw = 0;
@@ -544,38 +588,10 @@ static void plan_field(ctx *c, const field_kind *k, bl_samples_style style,
             lx = imax(lx, i * p->cell_w + S(c, 8));
             lx = imin(lx, (i + 1) * p->cell_w - S(c, 8) - g->ink.w);
             g->x = lx - g->ink.x;
-            g->y = (int)lround(jit[i]) - (g->ink.y + g->ink.h);
         }
-    } else {
-        int pen_x = 0;
-        for (int i = 0; i < p->n; i++) {
-            glyph *g = &p->g[i];
-            g->y = (int)lround(jit[i]) - (g->ink.y + g->ink.h);
-            if (i == 0) {
-                g->x = -g->ink.x;
-            } else {
-                g->x = pen_x + imax((int)lround(gap[i]), S(c, 8)) - g->ink.x;
-                if (touching && touch_pair[i]) {
-                    int d = ink_gap(&p->g[i - 1], g);
-                    if (d != INT32_MAX)
-                        g->x -= d + 1 + overlap[i];
-                }
-            }
-            pen_x = imax(pen_x, g->x + g->ink.x + g->ink.w);
-        }
+        p->writing = glyphs_box(p);
     }
-    t->touching = 0;
-    if (touching && style != BL_STYLE_COMB)
-        for (int i = 1; i < p->n; i++)
-            if (touch_pair[i] && ink_gap(&p->g[i - 1], &p->g[i]) <= 0)
-                t->touching = 1;
-
-    bl_box wr = {0, 0, 0, 0};
-    for (int i = 0; i < p->n; i++) {
-        const glyph *g = &p->g[i];
-        wr = box_union(wr, (bl_box){g->x + g->ink.x, g->y + g->ink.y, g->ink.w, g->ink.h});
-    }
-    p->writing = wr;
+    bl_box wr = p->writing;
     bl_box ext = wr;
     int lt = S(c, 3);
     switch (style) {
@@ -1048,57 +1064,6 @@ static int PY(const ctx *c, int v) { return S(c, v + c->sy); }
 static bl_box page_box(const ctx *c, bl_box b)
 {
     return (bl_box){PX(c, b.x), PY(c, b.y), S(c, b.w), S(c, b.h)};
-}
-
-/* Makes the digits of value at base height hb with the writer's per-digit
- * variation and, unless comb, lays them out left to right from the
- * baseline's left end (as plan_field does); p->writing is their union. */
-static void lay_digits(ctx *c, const char *value, double hb, int touching, int comb,
-                       field_plan *p)
-{
-    p->n = (int)strlen(value);
-    double h[BL_SAMPLES_MAX_DIGITS], ws[BL_SAMPLES_MAX_DIGITS], sl[BL_SAMPLES_MAX_DIGITS];
-    double jit[BL_SAMPLES_MAX_DIGITS], gap[BL_SAMPLES_MAX_DIGITS];
-    int touch_pair[BL_SAMPLES_MAX_DIGITS], overlap[BL_SAMPLES_MAX_DIGITS];
-    int forced = p->n > 1 ? R(c, 1, p->n - 1) : 0;
-    for (int i = 0; i < p->n; i++) {
-        h[i] = hb * U(c, 0.88, 1.12);
-        ws[i] = U(c, 0.9, 1.1);
-        sl[i] = c->w.slant + U(c, -0.08, 0.08);
-        jit[i] = hb * U(c, -0.06, 0.06);
-        gap[i] = hb * U(c, c->w.space_lo, c->w.space_hi);
-        touch_pair[i] = i > 0 && (i == forced || U(c, 0, 1) < 0.3);
-        overlap[i] = R(c, 0, S(c, 3));
-    }
-    for (int i = 0; i < p->n; i++)
-        p->g[i] = make_digit(c, value[i] - '0', h[i], ws[i], sl[i]);
-    int pen_x = 0;
-    for (int i = 0; i < p->n && !comb; i++) {
-        glyph *g = &p->g[i];
-        g->y = (int)lround(jit[i]) - (g->ink.y + g->ink.h);
-        if (i == 0) {
-            g->x = -g->ink.x;
-        } else {
-            g->x = pen_x + imax((int)lround(gap[i]), S(c, 8)) - g->ink.x;
-            if (touching && touch_pair[i]) {
-                int d = ink_gap(&p->g[i - 1], g);
-                if (d != INT32_MAX)
-                    g->x -= d + 1 + overlap[i];
-            }
-        }
-        pen_x = imax(pen_x, g->x + g->ink.x + g->ink.w);
-    }
-    p->truth->touching = 0;
-    if (touching && !comb)
-        for (int i = 1; i < p->n; i++)
-            if (touch_pair[i] && ink_gap(&p->g[i - 1], &p->g[i]) <= 0)
-                p->truth->touching = 1;
-    bl_box wr = {0, 0, 0, 0};
-    for (int i = 0; i < p->n; i++) {
-        const glyph *g = &p->g[i];
-        wr = box_union(wr, (bl_box){g->x + g->ink.x, g->y + g->ink.y, g->ink.w, g->ink.h});
-    }
-    p->writing = wr;
 }
 
 /* Writes field f of the design inside its template box (on the shifted
