@@ -192,15 +192,20 @@ void bl_rules_check(const char *rule, const char *value, bl_rule_result *out)
     }
 }
 
-/* Passes every rule that applies, judged on cls as a digit string. */
-static int reading_passes(const char *rule, const int *cls, int n)
+/* The rule's verdict on cls (n classes 0..9) as a digit string. */
+static void check_reading(const char *rule, const int *cls, int n, bl_rule_result *r)
 {
     char value[MEND_MAX_DIGITS + 1];
     for (int k = 0; k < n; k++)
         value[k] = (char)('0' + cls[k]);
     value[n] = '\0';
+    bl_rules_check(rule, value, r);
+}
+
+static int reading_passes(const char *rule, const int *cls, int n)
+{
     bl_rule_result r;
-    bl_rules_check(rule, value, &r);
+    check_reading(rule, cls, n, &r);
     return r.failed == 0;
 }
 
@@ -229,12 +234,8 @@ int bl_rules_best_reading(const char *rule, const float *prob, int n, int *cls)
     for (int k = 0; k < n; k++)
         if (cls[k] < 0 || cls[k] > 9)
             return 0;
-    char value[MEND_MAX_DIGITS + 1];
-    for (int k = 0; k < n; k++)
-        value[k] = (char)('0' + cls[k]);
-    value[n] = '\0';
     bl_rule_result r;
-    bl_rules_check(rule, value, &r);
+    check_reading(rule, cls, n, &r);
     if (r.failed == 0 || (r.failed_mask & BL_RULE_LEN))
         return 0;
     int alt[MEND_MAX_DIGITS][2];
