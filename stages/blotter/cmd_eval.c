@@ -5,6 +5,7 @@
  *
  *   blotter eval classify --model F [--data DIR] [--split test|train]
  *                         [--threads N] [--confusion-png F.png] [--tta]
+ *                         [--pen SEED]
  *
  * runs the model through the pipeline's own path (bl_classifier_load and
  * bl_classifier_run, input scaled exactly as in the stage) over the MNIST
@@ -18,6 +19,11 @@
  * the five probability vectors: five times the inference cost for the
  * small gain that docs/BENCHMARKS.md records. Shifts are exact (whole
  * pixels, blank edges filled with paper), so no resampling blurs a view.
+ *
+ * --pen SEED first draws every digit as a random writer's pen puts it on
+ * a page, binarised and normalised the way segment cuts a digit
+ * (bl_pen_random_crop, seeded): the classifier on page-like crops, the
+ * ones the "page" augmentation of `blotter train classify` teaches.
  */
 #include <cblas.h>
 #include <errno.h>
@@ -29,6 +35,7 @@
 #include "blotter/eval_detect.h"
 #include "blotter/eval_ingest.h"
 #include "blotter/eval_pipeline.h"
+#include "blotter/pen.h"
 #include "blotter/plot.h"
 #include "classify/classify.h"
 #include "mnist/mnist.h"
@@ -104,7 +111,8 @@ static int write_confusion_png(long confusion[10][10], const char *title, const 
 static int eval_classify(int argc, char **argv)
 {
     const char *model_path = NULL, *split = "test", *confusion_png = NULL;
-    bool tta = false;
+    bool tta = false, pen = false;
+    uint64_t pen_seed = 0;
     char dir[4096];
     int threads = 1;
     bl_mnist_default_dir(dir, sizeof dir);
@@ -122,6 +130,15 @@ static int eval_classify(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--tta") == 0) {
             tta = true;
+        } else if (strcmp(a, "--pen") == 0 && v) {
+            char *end;
+            pen_seed = strtoull(v, &end, 10);
+            if (*end || !*v) {
+                fprintf(stderr, "blotter eval: bad --pen seed '%s'\n", v);
+                return 2;
+            }
+            pen = true;
+            i++;
         } else if (strcmp(a, "--split") == 0 && v) {
             split = v;
             i++;
@@ -136,7 +153,7 @@ static int eval_classify(int argc, char **argv)
             fprintf(stderr, "blotter eval: unknown or incomplete option '%s'\n"
                     "usage: blotter eval classify --model F [--data DIR] [--split test|train] "
                     "[--threads N]\n"
-                    "                             [--confusion-png F.png] [--tta]\n", a);
+                    "                             [--confusion-png F.png] [--tta] [--pen SEED]\n", a);
             return 2;
         }
     }
@@ -154,6 +171,7 @@ static int eval_classify(int argc, char **argv)
     int status = 1;
     int32_t *cls = NULL;
     float *probs = NULL;
+    uint8_t *drawn = NULL;
     bl_mnist *set = bl_mnist_load(dir, split, &err);
     if (!set) {
         fprintf(stderr, "blotter eval: %s (fetch it with `blotter data mnist`)\n", err.msg);
@@ -166,8 +184,23 @@ static int eval_classify(int argc, char **argv)
     size_t n = (size_t)set->count;
     cls = bl_xmalloc(n * sizeof *cls);
     probs = bl_xmalloc(n * 10 * sizeof *probs);
+    const uint8_t *images = set->images;
+    if (pen) {
+        drawn = bl_xmalloc(n * 784);
+        bl_nn_rng rng;
+        bl_nn_rng_seed(&rng, pen_seed);
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!bl_pen_random_crop(set->images + i * 784, &rng, drawn + i * 784)) {
+                memcpy(drawn + i * 784, set->images + i * 784, 784);
+                kept++;
+            }
+        fprintf(stderr, "digits drawn with random pens (seed %llu); %zu kept as given "
+                "(no ink survived their pen)\n", (unsigned long long)pen_seed, kept);
+        images = drawn;
+    }
     uint64_t t0 = bl_time_mono_ns();
-    if (classify_all(clf, set->images, n, tta, cls, probs, &err) != BL_OK) {
+    if (classify_all(clf, images, n, tta, cls, probs, &err) != BL_OK) {
         fprintf(stderr, "blotter eval: %s\n", err.msg);
         goto done;
     }
@@ -178,8 +211,9 @@ static int eval_classify(int argc, char **argv)
         confusion[set->labels[i]][cls[i]]++;
         correct += set->labels[i] == cls[i];
     }
-    fprintf(stderr, "model %s on %zu %s digits%s: %.0f digits/s, %.2f s (%d thread%s)\n",
-            bl_classifier_id(clf), n, split, tta ? " with 5-view TTA" : "",
+    fprintf(stderr, "model %s on %zu %s digits%s%s: %.0f digits/s, %.2f s (%d thread%s)\n",
+            bl_classifier_id(clf), n, split, pen ? " drawn with pens" : "",
+            tta ? " with 5-view TTA" : "",
             secs > 0 ? (double)n / secs : 0.0, secs, threads, threads == 1 ? "" : "s");
     printf("accuracy: %.4f\n", (double)correct / (double)n);
     printf("\nper-class accuracy:\n");
@@ -202,9 +236,9 @@ static int eval_classify(int argc, char **argv)
     }
     if (confusion_png) {
         char title[256];
-        snprintf(title, sizeof title, "%s: %zu %s digits, accuracy %.4f%s",
-                 bl_classifier_id(clf), n, split, (double)correct / (double)n,
-                 tta ? " (TTA)" : "");
+        snprintf(title, sizeof title, "%s: %zu %s digits%s, accuracy %.4f%s",
+                 bl_classifier_id(clf), n, split, pen ? " drawn with pens" : "",
+                 (double)correct / (double)n, tta ? " (TTA)" : "");
         if (write_confusion_png(confusion, title, confusion_png, &err) != BL_OK) {
             fprintf(stderr, "blotter eval: %s\n", err.msg);
             goto done;
@@ -215,6 +249,7 @@ static int eval_classify(int argc, char **argv)
 done:
     free(cls);
     free(probs);
+    free(drawn);
     bl_mnist_destroy(&set);
     bl_classifier_destroy(&clf);
     return status;

@@ -3,7 +3,7 @@
  *
  *   blotter train classify [--arch cnn|mlp|SPEC] [--epochs N] [--batch N]
  *       [--lr X] [--lr-decay X] [--optimizer sgd|rmsprop|adam]
- *       [--loss cce|bce] [--augment [affine|elastic|all|none]]
+ *       [--loss cce|bce] [--augment [MODE[,MODE...]]]
  *       [--val-split F] [--keep best|last] [--seed S] [--threads N]
  *       [--data DIR] [--out F.blm] [--log F.csv] [--plot F.png]
  *       [--name NAME] [--model-version V]
@@ -24,7 +24,15 @@
  *            within +-2 pixels, inverse-mapped with bilinear sampling;
  *   elastic  Simard, Steinkraus & Platt 2003: a uniform random
  *            displacement field smoothed by a Gaussian (sigma 4 px) and
- *            scaled by alpha = 34, added to the sampling positions.
+ *            scaled by alpha = 34, added to the sampling positions;
+ *   page     half the digits are drawn as a random writer's pen draws
+ *            them on a page, binarised and normalised the way segment
+ *            normalises a cut digit (bl_pen_random_crop); the other half
+ *            get the other modes. A classifier
+ *            trained on MNIST alone reads such binarised, sheared crops
+ *            about 0.4 points worse than MNIST's own test digits;
+ *   all      affine and elastic; none: no augmentation. Modes combine
+ *            with commas: --augment affine,page.
  *
  * Determinism: every random choice (initialisation, split, shuffles,
  * augmentation, dropout) comes from xoshiro streams derived from --seed,
@@ -50,6 +58,7 @@
 #include "blotter/commands.h"
 #include "blotter/eval_detect.h"
 #include "blotter/eval_ingest.h"
+#include "blotter/pen.h"
 #include "blotter/plot.h"
 #include "mnist/mnist.h"
 #include "nn/nn.h"
@@ -68,7 +77,7 @@ typedef struct train_opts {
     float lr, lr_decay;
     bl_nn_optim_kind optim;
     bl_nn_loss loss;
-    bool affine, elastic;
+    bool affine, elastic, page;
     bool keep_last; /* keep the last epoch (as Keras does) instead of the best */
     float val_split;
     uint64_t seed;
@@ -83,7 +92,7 @@ static void train_usage(FILE *f)
     fprintf(f,
             "usage: blotter train classify [--arch cnn|mlp|SPEC] [--epochs N] [--batch N]\n"
             "         [--lr X] [--lr-decay X] [--optimizer sgd|rmsprop|adam] [--loss cce|bce]\n"
-            "         [--augment [affine|elastic|all|none]] [--val-split F] [--keep best|last]\n"
+            "         [--augment [MODE,...]] [--val-split F] [--keep best|last]\n"
             "         [--seed S] [--threads N] [--data DIR] [--out F.blm] [--log F.csv]\n"
             "         [--plot F.png] [--name NAME] [--model-version V]\n"
             "       blotter train classify --plot-only F.csv [--plot F.png]\n"
@@ -93,6 +102,7 @@ static void train_usage(FILE *f)
             "       blotter train detect ...   (the region classifier; detect --help)\n"
             "       blotter train segment ...  (the cut scorer; segment --help)\n"
             "       blotter train write ...    (the review gate; write --help)\n"
+            "  MODE = affine|elastic|page|all|none (default affine; all = affine,elastic)\n"
             "  cnn  = %s\n  mlp  = %s\n",
             ARCH_CNN, ARCH_MLP);
 }
@@ -190,6 +200,19 @@ static void augment(augmenter *a, float *dst, const uint8_t *src, bool affine, b
                 }
             dst[y * SIDE + x] = acc * (1.0f / 255.0f);
         }
+}
+
+/* One digit drawn, scanned and cut out as on a page (the "page" mode in the
+ * header), into dst; 0 when no ink survived (the caller draws it another
+ * way). */
+static int page_digit(float *dst, const uint8_t *src, bl_nn_rng *rng)
+{
+    uint8_t crop[PIXELS];
+    if (!bl_pen_random_crop(src, rng, crop))
+        return 0;
+    for (int p = 0; p < PIXELS; p++)
+        dst[p] = (float)crop[p] * (1.0f / 255.0f);
+    return 1;
 }
 
 /* ---- evaluation -------------------------------------------------------- */
@@ -437,6 +460,32 @@ static bool parse_float(const char *s, float lo, float hi, float *out)
     return true;
 }
 
+/* "MODE[,MODE...]" of --augment into o's switches; 0 with a message on
+ * an unknown mode. */
+static int parse_augment(const char *list, train_opts *o)
+{
+    o->affine = o->elastic = o->page = false;
+    char buf[128];
+    bl_strlcpy(buf, list, sizeof buf);
+    char *save = NULL;
+    for (char *m = strtok_r(buf, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+        if (strcmp(m, "affine") == 0)
+            o->affine = true;
+        else if (strcmp(m, "elastic") == 0)
+            o->elastic = true;
+        else if (strcmp(m, "page") == 0)
+            o->page = true;
+        else if (strcmp(m, "all") == 0)
+            o->affine = o->elastic = true;
+        else if (strcmp(m, "none") != 0) {
+            fprintf(stderr, "blotter train: --augment: unknown mode '%s' "
+                    "(affine, elastic, page, all or none)\n", m);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int parse_opts(int argc, char **argv, train_opts *o)
 {
     o->arch = ARCH_CNN;
@@ -493,12 +542,8 @@ static int parse_opts(int argc, char **argv, train_opts *o)
             const char *mode = argv[i][9] == '=' ? argv[i] + 10 : "affine";
             if (argv[i][9] != '=' && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
                 mode = argv[++i];
-            o->affine = strcmp(mode, "affine") == 0 || strcmp(mode, "all") == 0;
-            o->elastic = strcmp(mode, "elastic") == 0 || strcmp(mode, "all") == 0;
-            if (!o->affine && !o->elastic && strcmp(mode, "none") != 0) {
-                fprintf(stderr, "blotter train: --augment: unknown mode '%s'\n", mode);
+            if (!parse_augment(mode, o))
                 return 2;
-            }
         } else if (opt(argc, argv, &i, "--keep", &v)) {
             if (v && strcmp(v, "best") == 0)
                 o->keep_last = false;
@@ -695,9 +740,11 @@ static int train_classify(int argc, char **argv)
                 int k = order[start + r];
                 const uint8_t *img = train->images + (size_t)k * PIXELS;
                 float *dst = x + (size_t)r * PIXELS;
-                if (o.affine || o.elastic)
+                bool drawn = o.page && bl_nn_rng_uniform(&rng_aug) < 0.5f &&
+                             page_digit(dst, img, &rng_aug);
+                if (!drawn && (o.affine || o.elastic))
                     augment(aug, dst, img, o.affine, o.elastic, &rng_aug);
-                else
+                else if (!drawn)
                     for (int p = 0; p < PIXELS; p++)
                         dst[p] = (float)img[p] * (1.0f / 255.0f);
                 labels[r] = train->labels[k];

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blotter/pen.h"
 #include "blotter/samples_forms.h"
 #include "blotter/samples_scan.h"
 
@@ -141,7 +142,7 @@ void bl_samples_source_free(bl_samples_source *self)
 
 enum {
     EDGE = 230,          /* writing keeps this far from the sheet's edges */
-    INK_LEVEL = 128,     /* a glyph pixel at or above this is its ink */
+    INK_LEVEL = BL_PEN_INK_LEVEL, /* a glyph pixel at or above this is its ink */
     MAX_GLYPHS = BL_SAMPLES_MAX_FIELDS * BL_SAMPLES_MAX_DIGITS,
     MAX_KEEP = 64
 };
@@ -292,127 +293,26 @@ static int is_free(const ctx *c, bl_box b)
 
 /* ---- Hand-writing -------------------------------------------------------- */
 
-/* The broad pen of BL_HAND_HEAVY: a gray-level dilation (maximum over a
- * disc of radius r) of the glyph, hard-edged like a felt marker (what
- * stays below the ink level is cleared, so no faint halo reaches past the
- * ink box), and the ink box measured again; ink at the glyph's border is
- * clipped, so the glyph keeps its size. */
-static void heavy_pen(bl_image *img, bl_box *ink, int r)
-{
-    if (r < 1)
-        return;
-    bl_image *src = bl_image_crop(img, (bl_box){0, 0, img->width, img->height});
-    for (int y = 0; y < img->height; y++)
-        for (int x = 0; x < img->width; x++) {
-            int best = 0;
-            for (int dy = -r; dy <= r; dy++)
-                for (int dx = -r; dx <= r; dx++) {
-                    int xx = x + dx, yy = y + dy;
-                    if (dx * dx + dy * dy > r * r || xx < 0 || yy < 0 || xx >= img->width
-                        || yy >= img->height)
-                        continue;
-                    best = imax(best, BL_PIX(src, xx, yy));
-                }
-            BL_PIX(img, x, y) = (uint8_t)(best >= INK_LEVEL ? best : 0);
-        }
-    bl_image_destroy(&src);
-    int x0 = img->width, y0 = img->height, x1 = -1, y1 = -1;
-    for (int y = 0; y < img->height; y++)
-        for (int x = 0; x < img->width; x++)
-            if (BL_PIX(img, x, y) >= INK_LEVEL) {
-                x0 = imin(x0, x), x1 = imax(x1, x);
-                y0 = imin(y0, y), y1 = imax(y1, y);
-            }
-    if (x1 >= 0)
-        *ink = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
-}
-
-/* Whether a glyph's strokes are thick enough to survive the scanner's blur
- * and a thinning threshold: the ink that stays under a plus-shaped erosion
- * must still span half the digit's height. A faint MNIST sample under a
- * thin pen leaves 1-2 px strokes that a scan erases to a fragment. */
-static int solid_enough(const bl_image *img, double h)
-{
-    if (h < 45)
-        return 1; /* at 200 dpi a small writer's strokes are 2-3 px anyway */
-    int y0 = img->height, y1 = -1;
-    for (int y = 1; y < img->height - 1; y++)
-        for (int x = 1; x < img->width - 1; x++)
-            if (BL_PIX(img, x, y) >= INK_LEVEL && BL_PIX(img, x - 1, y) >= INK_LEVEL &&
-                BL_PIX(img, x + 1, y) >= INK_LEVEL && BL_PIX(img, x, y - 1) >= INK_LEVEL &&
-                BL_PIX(img, x, y + 1) >= INK_LEVEL) {
-                y0 = imin(y0, y);
-                y1 = imax(y1, y);
-                break;
-            }
-    return y1 >= 0 && y1 - y0 + 1 >= h / 2;
-}
-
 /* An MNIST sample of class d as a sheared, scaled glyph of ink height about
- * h. Retries with another sample when nothing reaches the ink level. */
+ * h (pen.h). Retries with another sample when nothing reaches the ink
+ * level or the strokes would not survive the scanner. */
 static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
 {
     const bl_mnist *m = c->src->mnist;
+    bl_pen pen = {h, wscale, slant, c->w.pen_lo, c->w.pen};
     for (;;) {
         int idx = c->src->by_label[d][R(c, 0, c->src->nby_label[d] - 1)];
         const uint8_t *px = m->images + (size_t)idx * (size_t)(m->rows * m->cols);
-        int x0 = m->cols, y0 = m->rows, x1 = -1, y1 = -1;
-        for (int y = 0; y < m->rows; y++)
-            for (int x = 0; x < m->cols; x++)
-                if (px[y * m->cols + x] > 0) {
-                    x0 = imin(x0, x), x1 = imax(x1, x);
-                    y0 = imin(y0, y), y1 = imax(y1, y);
-                }
-        if (x1 < 0)
+        bl_box ink;
+        bl_image *img = bl_pen_glyph(px, &pen, &ink);
+        if (!img)
             continue;
-        double s = h / (y1 - y0 + 1), sx = s * wscale;
-        int gh = (int)ceil(h) + 2;
-        int gw = (int)ceil((x1 - x0 + 1) * sx + fabs(slant) * h) + 2;
-        double base = slant > 0 ? 0 : -slant * h;
-        bl_image *img = bl_image_new(gw, gh);
-        int lo = c->w.pen_lo, span = 70;
-        bl_box ink = {gw, gh, -1, -1};
-        for (int Y = 0; Y < gh; Y++) {
-            double yy = Y + 0.5 - 1;
-            double v = yy / s - 0.5 + y0;
-            int v0 = (int)floor(v);
-            double fv = v - v0;
-            for (int X = 0; X < gw; X++) {
-                double xu = X + 0.5 - 1 - base - slant * (h - yy);
-                double u = xu / sx - 0.5 + x0;
-                int u0 = (int)floor(u);
-                if (u0 < x0 - 1 || u0 > x1 || v0 < y0 - 1 || v0 > y1)
-                    continue;
-                double fu = u - u0, acc = 0;
-                for (int k = 0; k < 4; k++) {
-                    int uu = u0 + (k & 1), vv = v0 + (k >> 1);
-                    if (uu < 0 || vv < 0 || uu >= m->cols || vv >= m->rows)
-                        continue;
-                    acc += px[vv * m->cols + uu] * ((k & 1) ? fu : 1 - fu) *
-                           ((k >> 1) ? fv : 1 - fv);
-                }
-                double t = (acc - lo) / span;
-                t = t < 0 ? 0 : t > 1 ? 1 : t;
-                int val = (int)lround(t * c->w.pen);
-                BL_PIX(img, X, Y) = (uint8_t)val;
-                if (val >= INK_LEVEL) {
-                    ink.x = imin(ink.x, X), ink.w = imax(ink.w, X);
-                    ink.y = imin(ink.y, Y), ink.h = imax(ink.h, Y);
-                }
-            }
-        }
-        if (ink.w < 0) {
-            bl_image_destroy(&img);
-            continue;
-        }
-        ink.w = ink.w - ink.x + 1;
-        ink.h = ink.h - ink.y + 1;
-        if (!solid_enough(img, h)) {
+        if (ink.w == 0 || !bl_pen_solid_enough(img, h)) {
             bl_image_destroy(&img);
             continue;
         }
         if (c->opt->hand == BL_HAND_HEAVY)
-            heavy_pen(img, &ink, (int)lround(h / 20.0));
+            bl_pen_heavy(img, &ink, (int)lround(h / 20.0));
         return (glyph){img, ink, 0, 0};
     }
 }
