@@ -32,13 +32,20 @@ static void field_value(const bl_gate_field *f, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* Whether the rule checks one of kinds (BL_RULE_*) and the value passes
+ * all of those checked. */
+static float passes(const bl_rule_result *r, unsigned kinds)
+{
+    return (r->checked_mask & kinds) && !(r->failed_mask & kinds) ? 1.0f : 0.0f;
+}
+
 void bl_gate_features(const bl_gate_field *f, float out[BL_GATE_FEATURES])
 {
     memset(out, 0, sizeof(float) * BL_GATE_FEATURES);
     int n = f->ndigits;
     double h = f->box.h > 0 ? f->box.h : 1;
     double min_top = 1, min2_top = 1, sum_top = 0, sum_log = 0, min_margin = 1;
-    int doubtful = 0, unclassified = 0;
+    int doubtful = 0, unclassified = 0, mended = 0;
     double wsum = 0, wsq = 0, wmax = 0, hmin = 1e9, gap_max = 0, overlap = 0;
     for (int k = 0; k < n; k++) {
         /* The chosen class's probability, which is not the classifier's
@@ -52,6 +59,7 @@ void bl_gate_features(const bl_gate_field *f, float out[BL_GATE_FEATURES])
             for (int c = 0; c < 10; c++)
                 if (c != chosen && p[c] > second)
                     second = p[c];
+            mended += second > top;
         } else {
             unclassified++;
         }
@@ -110,6 +118,12 @@ void bl_gate_features(const bl_gate_field *f, float out[BL_GATE_FEATURES])
     out[i++] = n ? (float)((f->box.w / h) / n) : 0;          /* 17 width per digit */
     out[i++] = n ? (float)(hmin / h) : 0;                    /* 18 */
     out[i++] = (float)((gap_max + overlap) / h);             /* 19 */
+    /* A passing check digit, date or range is evidence of its own: a
+     * random misreading passes a check digit one time in ten. */
+    out[i++] = passes(&r, BL_RULE_CHECK);                    /* 20 */
+    out[i++] = passes(&r, BL_RULE_DATE | BL_RULE_TIME);      /* 21 */
+    out[i++] = passes(&r, BL_RULE_RANGE);                    /* 22 */
+    out[i++] = (float)mended;                                /* 23 digits the rule mended */
 }
 
 double bl_gate_baseline(const bl_gate_field *f)

@@ -40,9 +40,33 @@ Test(gate, features_describe_the_field)
     bl_gate_features(&f, x);
     cr_expect_float_eq(x[10], 1.0f, 1e-6);
     cr_expect_float_eq(x[11], 1.0f, 1e-6);
+    cr_expect_float_eq(x[20], 0.0f, 1e-6, "no check digit in the rule");
+    cr_expect_float_eq(x[23], 0.0f, 1e-6, "every digit its top class");
     bl_gate_field empty = {"", {0, 0, 10, 10}, 0, prob, cls, boxes};
     bl_gate_features(&empty, x);
     cr_expect_float_eq(x[8], 1.0f, 1e-6);
+}
+
+Test(gate, features_name_the_strong_rules_and_the_mended_digits)
+{
+    float x[BL_GATE_FEATURES];
+    /* 407: Luhn 4 + 0 + 7 = 11 fails; 407 lies in 100-500. */
+    bl_gate_field f = field("check=luhn;range=100-500");
+    bl_gate_features(&f, x);
+    cr_expect_float_eq(x[20], 0.0f, 1e-6, "407 fails its check digit");
+    cr_expect_float_eq(x[21], 0.0f, 1e-6, "no date or time in the rule");
+    cr_expect_float_eq(x[22], 1.0f, 1e-6, "407 is in range");
+    /* Mended to 406 (Luhn 4 + 0 + 6 = 10 passes), though 7 is the last
+     * digit's top class. */
+    cls[2] = 6;
+    f = field("check=luhn;range=100-500");
+    bl_gate_features(&f, x);
+    cr_expect_float_eq(x[20], 1.0f, 1e-6, "406 passes its check digit");
+    cr_expect_float_eq(x[23], 1.0f, 1e-6, "one digit below its top class");
+    f = field("date=DDMMYY");
+    bl_gate_features(&f, x);
+    cr_expect_float_eq(x[21], 0.0f, 1e-6, "three digits are no date");
+    cls[2] = 7;
 }
 
 Test(gate, baseline_is_the_product_and_zero_on_a_failed_rule)
