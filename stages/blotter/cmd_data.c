@@ -1,6 +1,7 @@
 /*
  * cmd_data: `blotter data mnist [DIR]` fetches the MNIST digits and
- * verifies them (DESIGN.md, Data).
+ * verifies them (DESIGN.md, Data). `blotter data page-digits` is
+ * cmd_data_digits.c.
  *
  * Steps: if DIR (default: bl_mnist_default_dir) already holds the four
  * files with the published MD5 sums, say so and stop. Otherwise, in a
@@ -203,13 +204,15 @@ done:
 
 int bl_cmd_data(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "page-digits") == 0)
+        return bl_cmd_data_page_digits(argc, argv);
     if (argc < 2 || argc > 3 || strcmp(argv[1], "mnist") != 0) {
-        if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-            printf("usage: blotter data mnist [DIR]\n");
-            return 0;
-        }
-        fprintf(stderr, "usage: blotter data mnist [DIR]\n");
-        return 2;
+        FILE *out = argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+                        ? stdout
+                        : stderr;
+        fprintf(out, "usage: blotter data mnist [DIR]\n"
+                     "       blotter data page-digits --out DIR ...   (--help)\n");
+        return out == stdout ? 0 : 2;
     }
     char dir[4096];
     if (argc == 3) {

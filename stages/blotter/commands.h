@@ -17,6 +17,7 @@ int bl_cmd_export(int argc, char **argv);   /* cmd_export.c */
 int bl_cmd_review(int argc, char **argv);   /* cmd_review.c */
 int bl_cmd_samples(int argc, char **argv);  /* cmd_samples.c */
 int bl_cmd_data(int argc, char **argv);     /* cmd_data.c */
+int bl_cmd_data_page_digits(int argc, char **argv); /* cmd_data_digits.c */
 int bl_cmd_train(int argc, char **argv);    /* cmd_train.c */
 int bl_cmd_train_write(int argc, char **argv); /* cmd_train_write.c */
 int bl_cmd_train_finetune(int argc, char **argv); /* cmd_train_finetune.c */
