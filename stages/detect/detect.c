@@ -46,6 +46,7 @@
  * writing stays; a single-digit field is dropped by the rules.
  */
 #include "detect/detect.h"
+#include "detect/dashes.h"
 
 #include <assert.h>
 #include <float.h>
@@ -1300,6 +1301,10 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
     remove_lines(page, ink, with_templates ? &lines : NULL);
     if (lines) {
         bl_template_match_page(templates, lines, &m);
+        /* No template found the page's unbroken lines: a light scan may
+         * have broken them into dashes. */
+        if (m.index < 0 && bl_dashes_mark(lines, ink) > 0)
+            bl_template_match_page(templates, lines, &m);
         bl_bitmap_destroy(&lines);
         if (m.index >= 0)
             erase_template_lines(&templates->t[m.index], m.dx, m.dy, page, ink);
