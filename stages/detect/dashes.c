@@ -4,8 +4,8 @@
  * All on 64-bit words of the packed page: per row, the thin ink is
  * (row above | row | row below) & ~(3 rows above | 3 rows below); its set
  * bits are walked with count-trailing-zeros and chained across short
- * gaps. Vertical lines are found the same way on the page turned by a
- * quarter, and turned back.
+ * gaps. Vertical lines are found the same way on the transposed page,
+ * transposed back (64 x 64 bit blocks, empty ones skipped).
  */
 #include "detect/dashes.h"
 
@@ -118,26 +118,59 @@ static long mark_rows(bl_bitmap *out, const bl_bitmap *ink)
     return marked;
 }
 
+/* Transposes the 64 x 64 bit block a in place: bit c of a[r] goes to bit
+ * r of a[c] (pixel x at bit x & 63, as in bitmap.h). Six rounds of
+ * swapping ever smaller sub-blocks. */
+static void transpose64(uint64_t a[64])
+{
+    uint64_t m = UINT64_C(0x00000000FFFFFFFF);
+    for (int j = 32; j; j >>= 1, m ^= m << j)
+        for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+            uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+            a[k] ^= t << j;
+            a[k | j] ^= t;
+        }
+}
+
+/* ORs the transpose of in (out(y, x) = in(x, y)) into out, which is
+ * in->height wide and in->width tall; returns the pixels newly set. */
+static long transpose_or(bl_bitmap *out, const bl_bitmap *in)
+{
+    assert(out->width == in->height && out->height == in->width);
+    long added = 0;
+    uint64_t a[64];
+    for (int i = 0; i < out->wpl; i++)     /* rows 64 i.. of in */
+        for (int j = 0; j < in->wpl; j++) { /* columns 64 j.. of in */
+            uint64_t any = 0;
+            for (int r = 0; r < 64; r++) {
+                int y = 64 * i + r;
+                a[r] = y < in->height ? BL_BROW(in, y)[j] : 0;
+                any |= a[r];
+            }
+            if (!any)
+                continue;
+            transpose64(a);
+            for (int c = 0; c < 64 && 64 * j + c < out->height; c++) {
+                uint64_t *o = &BL_BROW(out, 64 * j + c)[i];
+                added += __builtin_popcountll(a[c] & ~*o);
+                *o |= a[c];
+            }
+        }
+    return added;
+}
+
 long bl_dashes_mark(bl_bitmap *lines, const bl_bitmap *ink)
 {
     assert(lines && ink && lines->width == ink->width && lines->height == ink->height);
     long marked = mark_rows(lines, ink);
-    /* Columns: rows of the page turned clockwise by a quarter, marked
-     * there and turned back. */
-    bl_bitmap *turned = bl_bitmap_rotate_quarter(ink, 1, NULL);
-    bl_bitmap *cols = bl_bitmap_new(turned->width, turned->height);
-    mark_rows(cols, turned);
-    bl_bitmap *back = bl_bitmap_rotate_quarter(cols, 3, NULL);
-    for (int y = 0; y < lines->height; y++) {
-        uint64_t *o = BL_BROW(lines, y);
-        const uint64_t *v = BL_BROW(back, y);
-        for (int j = 0; j < lines->wpl; j++) {
-            marked += __builtin_popcountll(v[j] & ~o[j]);
-            o[j] |= v[j];
-        }
-    }
-    bl_bitmap_destroy(&back);
+    /* Columns: the rows of the transposed page, marked there and
+     * transposed back. */
+    bl_bitmap *t = bl_bitmap_new(ink->height, ink->width);
+    transpose_or(t, ink);
+    bl_bitmap *cols = bl_bitmap_new(ink->height, ink->width);
+    mark_rows(cols, t);
+    marked += transpose_or(lines, cols);
     bl_bitmap_destroy(&cols);
-    bl_bitmap_destroy(&turned);
+    bl_bitmap_destroy(&t);
     return marked;
 }
