@@ -46,6 +46,7 @@
  * writing stays; a single-digit field is dropped by the rules.
  */
 #include "detect/detect.h"
+#include "detect/cells.h"
 #include "detect/dashes.h"
 
 #include <assert.h>
@@ -1195,6 +1196,28 @@ static int name_regions(const bl_template *t, const bl_template_match *m,
 
 /* ---- 5b. What a matched template adds ---------------------------------- */
 
+/* Comb fields nothing was found in, written cell by cell (cells.h): each
+ * becomes a field of its own, recovered, after the no entries of o.
+ * Returns the new count. */
+static int add_comb_entries(const bl_template *t, const bl_template_match *m,
+                            const bl_image *page, ordered *o, int no)
+{
+    int start = no;
+    for (int f = 0; f < t->nfields; f++) {
+        int found = 0;
+        for (int i = 0; i < start && !found; i++)
+            found = o[i].field == f;
+        bl_box b;
+        if (found || !bl_cells_gather(page, t, &t->fields[f], m->dx, m->dy, &b))
+            continue;
+        bl_detect_region r;
+        memset(&r, 0, sizeof r);
+        r.box = b;
+        o[no++] = (ordered){r, f, 1, 0};
+    }
+    return no;
+}
+
 /* A template knows every printed line of the form, also the ones a scan
  * broke into dashes too short for line removal (comb walls, thin rules):
  * the pixels of each template line (shifted with the sheet, TLINE_TOL px
@@ -1318,11 +1341,13 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
     if (rc < 0)
         return rc;
     score_regions(self, regs, n);
-    ordered *o = bl_xcalloc((size_t)n + 1, sizeof *o);
+    int room = n + 1 + (m.index >= 0 ? templates->t[m.index].nfields : 0);
+    ordered *o = bl_xcalloc((size_t)room, sizeof *o);
     int no = 0;
     if (m.index >= 0) {
         const bl_template *t = &templates->t[m.index];
         no = name_regions(t, &m, regs, n, self && self->net, o);
+        no = add_comb_entries(t, &m, page, o, no);
         for (int i = 0; i < no; i++)
             o[i].r.box = field_ink_box(page, &t->fields[o[i].field], m.dx, m.dy, o[i].r.box);
     } else {
