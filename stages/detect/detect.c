@@ -364,7 +364,8 @@ static long erase_vlines(bl_image *page, bl_bitmap *ink, bl_bitmap *gone, const 
     return erased;
 }
 
-static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone);
+static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone,
+                       bl_bitmap *bars);
 
 /* bl_detect_remove_lines on a page whose ink `ink` holds; `ink` follows
  * every erasure. */
@@ -381,7 +382,16 @@ static long remove_lines(bl_image *page, bl_bitmap *ink, bl_bitmap **gone_out)
     bl_bitmap *vmask = vrun_mask(ink, VLINE_MIN);
     erased += erase_vlines(page, ink, gone, vmask);
     bl_bitmap_destroy(&vmask);
-    erased += erase_bars(page, ink, gone);
+    /* The bars are form lines too: what matching aligns with includes
+     * them (a line a scan broke into pieces long enough to be rules but
+     * too short for the run filter goes this way). */
+    bl_bitmap *bars = gone_out ? bl_bitmap_new(page->width, page->height) : NULL;
+    erased += erase_bars(page, ink, gone, bars);
+    if (bars) {
+        for (size_t i = 0; i < (size_t)gone->wpl * (size_t)gone->height; i++)
+            gone->data[i] |= bars->data[i];
+        bl_bitmap_destroy(&bars);
+    }
     if (gone_out)
         *gone_out = gone;
     else
@@ -498,8 +508,10 @@ static kind classify_component(const bl_image *page, const bl_component *c, int 
 /* Erases, by an 8-connected flood fill from its first pixel in the top row
  * of its box, every component that is a rule or a thin straight bar: the
  * short box sides and comb teeth the run filter leaves, which would
- * otherwise sit between the digits of a crop. Returns pixels erased. */
-static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone)
+ * otherwise sit between the digits of a crop. The pixels erased are set
+ * in `bars` when it is not NULL. Returns pixels erased. */
+static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone,
+                       bl_bitmap *bars)
 {
     bl_component *comps = NULL;
     int n = 0;
@@ -526,6 +538,8 @@ static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone)
             continue;
         BL_PIX(page, sx, b.y) = 0;
         bit_clear(ink, sx, b.y);
+        if (bars)
+            bit_set(bars, sx, b.y);
         erased++;
         top = 0;
         stack[top * 2] = sx, stack[top * 2 + 1] = b.y, top++;
@@ -540,6 +554,8 @@ static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone)
                         continue;
                     BL_PIX(page, nx, ny) = 0;
                     bit_clear(ink, nx, ny);
+                    if (bars)
+                        bit_set(bars, nx, ny);
                     erased++;
                     if (top == cap) {
                         cap *= 2;
