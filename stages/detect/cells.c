@@ -64,6 +64,16 @@ int bl_cells_gather(const bl_image *page, const bl_template *t, const bl_templat
     int y1 = imin(page->height, tb.y + tb.h + BOX_TOL);
     if (x1 <= x0 || y1 <= y0)
         return 0;
+    /* Most combs of a page are left empty: too little ink for three
+     * written cells needs no labelling. */
+    long ink = 0;
+    for (int y = y0; y < y1; y++) {
+        const uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
+        for (int x = x0; x < x1; x++)
+            ink += row[x] != 0;
+    }
+    if (ink < BL_CELLS_MIN_FILLED * MIN_PIXELS)
+        return 0;
     bl_image *crop = bl_image_crop(page, (bl_box){x0, y0, x1 - x0, y1 - y0});
     bl_component *comps = NULL;
     int nc = 0;
