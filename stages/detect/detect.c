@@ -46,6 +46,8 @@
  * writing stays; a single-digit field is dropped by the rules.
  */
 #include "detect/detect.h"
+#include "detect/cells.h"
+#include "detect/dashes.h"
 
 #include <assert.h>
 #include <float.h>
@@ -362,7 +364,8 @@ static long erase_vlines(bl_image *page, bl_bitmap *ink, bl_bitmap *gone, const 
     return erased;
 }
 
-static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone);
+static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone,
+                       bl_bitmap *bars);
 
 /* bl_detect_remove_lines on a page whose ink `ink` holds; `ink` follows
  * every erasure. */
@@ -379,7 +382,16 @@ static long remove_lines(bl_image *page, bl_bitmap *ink, bl_bitmap **gone_out)
     bl_bitmap *vmask = vrun_mask(ink, VLINE_MIN);
     erased += erase_vlines(page, ink, gone, vmask);
     bl_bitmap_destroy(&vmask);
-    erased += erase_bars(page, ink, gone);
+    /* The bars are form lines too: what matching aligns with includes
+     * them (a line a scan broke into pieces long enough to be rules but
+     * too short for the run filter goes this way). */
+    bl_bitmap *bars = gone_out ? bl_bitmap_new(page->width, page->height) : NULL;
+    erased += erase_bars(page, ink, gone, bars);
+    if (bars) {
+        for (size_t i = 0; i < (size_t)gone->wpl * (size_t)gone->height; i++)
+            gone->data[i] |= bars->data[i];
+        bl_bitmap_destroy(&bars);
+    }
     if (gone_out)
         *gone_out = gone;
     else
@@ -496,8 +508,10 @@ static kind classify_component(const bl_image *page, const bl_component *c, int 
 /* Erases, by an 8-connected flood fill from its first pixel in the top row
  * of its box, every component that is a rule or a thin straight bar: the
  * short box sides and comb teeth the run filter leaves, which would
- * otherwise sit between the digits of a crop. Returns pixels erased. */
-static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone)
+ * otherwise sit between the digits of a crop. The pixels erased are set
+ * in `bars` when it is not NULL. Returns pixels erased. */
+static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone,
+                       bl_bitmap *bars)
 {
     bl_component *comps = NULL;
     int n = 0;
@@ -524,6 +538,8 @@ static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone)
             continue;
         BL_PIX(page, sx, b.y) = 0;
         bit_clear(ink, sx, b.y);
+        if (bars)
+            bit_set(bars, sx, b.y);
         erased++;
         top = 0;
         stack[top * 2] = sx, stack[top * 2 + 1] = b.y, top++;
@@ -538,6 +554,8 @@ static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone)
                         continue;
                     BL_PIX(page, nx, ny) = 0;
                     bit_clear(ink, nx, ny);
+                    if (bars)
+                        bit_set(bars, nx, ny);
                     erased++;
                     if (top == cap) {
                         cap *= 2;
@@ -1194,6 +1212,28 @@ static int name_regions(const bl_template *t, const bl_template_match *m,
 
 /* ---- 5b. What a matched template adds ---------------------------------- */
 
+/* Comb fields nothing was found in, written cell by cell (cells.h): each
+ * becomes a field of its own, recovered, after the no entries of o.
+ * Returns the new count. */
+static int add_comb_entries(const bl_template *t, const bl_template_match *m,
+                            const bl_image *page, ordered *o, int no)
+{
+    int start = no;
+    for (int f = 0; f < t->nfields; f++) {
+        int found = 0;
+        for (int i = 0; i < start && !found; i++)
+            found = o[i].field == f;
+        bl_box b;
+        if (found || !bl_cells_gather(page, t, &t->fields[f], m->dx, m->dy, &b))
+            continue;
+        bl_detect_region r;
+        memset(&r, 0, sizeof r);
+        r.box = b;
+        o[no++] = (ordered){r, f, 1, 0};
+    }
+    return no;
+}
+
 /* A template knows every printed line of the form, also the ones a scan
  * broke into dashes too short for line removal (comb walls, thin rules):
  * the pixels of each template line (shifted with the sheet, TLINE_TOL px
@@ -1300,6 +1340,10 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
     remove_lines(page, ink, with_templates ? &lines : NULL);
     if (lines) {
         bl_template_match_page(templates, lines, &m);
+        /* No template found the page's unbroken lines: a light scan may
+         * have broken them into dashes. */
+        if (m.index < 0 && bl_dashes_mark(lines, ink) > 0)
+            bl_template_match_page(templates, lines, &m);
         bl_bitmap_destroy(&lines);
         if (m.index >= 0)
             erase_template_lines(&templates->t[m.index], m.dx, m.dy, page, ink);
@@ -1313,11 +1357,13 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
     if (rc < 0)
         return rc;
     score_regions(self, regs, n);
-    ordered *o = bl_xcalloc((size_t)n + 1, sizeof *o);
+    int room = n + 1 + (m.index >= 0 ? templates->t[m.index].nfields : 0);
+    ordered *o = bl_xcalloc((size_t)room, sizeof *o);
     int no = 0;
     if (m.index >= 0) {
         const bl_template *t = &templates->t[m.index];
         no = name_regions(t, &m, regs, n, self && self->net, o);
+        no = add_comb_entries(t, &m, page, o, no);
         for (int i = 0; i < no; i++)
             o[i].r.box = field_ink_box(page, &t->fields[o[i].field], m.dx, m.dy, o[i].r.box);
     } else {

@@ -54,8 +54,9 @@ const char *bl_detect_model_id(const bl_detect *self);
  * (over 14 px, solid areas) are left alone. Returns the number of pixels
  * erased. */
 long bl_detect_remove_lines(bl_image *page);
-/* The same, giving the pixels erased as lines as a new bitmap *lines (what
- * template matching aligns with; bl_bitmap_destroy). */
+/* The same, giving the pixels erased as lines (the runs and the bars
+ * hanging off them) as a new bitmap *lines (what template matching aligns
+ * with; bl_bitmap_destroy). */
 long bl_detect_remove_lines_keep(bl_image *page, bl_bitmap **lines);
 
 /* Candidate regions of a line-cleaned page with their features and rule
@@ -94,7 +95,10 @@ typedef struct bl_detect_field {
  * notes); boxes in one field are merged into their union; a candidate the
  * classifier rejected is taken in a field where nothing else was found
  * when it still scores at least 0.2 (without a classifier: when it is a
- * single digit-sized component). Without a match the
+ * single digit-sized component), and a comb field where nothing was found
+ * takes the ink in its cells when three or more are written (cells.h).
+ * A page whose unbroken lines match no template is matched again with the
+ * lines a light scan broke into dashes (dashes.h). Without a match the
  * boxes are bl_detect_run's, named field_1, field_2, ... with empty rules.
  * Fields come out in reading order; *fields is a new array (free()).
  * match, if non-NULL, receives the matching's result (index -1: none). */

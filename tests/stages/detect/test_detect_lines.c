@@ -75,3 +75,29 @@ Test(detect_lines, a_ruled_grid_leaves_nothing)
     cr_assert_eq(ink_in(page, 0, 0, 700, 600), 0);
     bl_image_destroy(&page);
 }
+
+/* What line removal hands to template matching is every pixel it erased
+ * as form line: the long runs, and the bars hanging off them that the run
+ * filters cannot see (a comb's teeth, a piece of a broken rule). */
+Test(detect_lines, kept_lines_include_the_bars_erased)
+{
+    bl_image *page = bl_image_new(1200, 600);
+    fill(page, 100, 100, 800, 3);   /* a comb's top: a line */
+    for (int x = 100; x <= 900; x += 100)
+        fill(page, x, 103, 3, 80);  /* its teeth: bars, too short */
+    fill(page, 100, 400, 300, 2);   /* a rule broken in two: a line ... */
+    fill(page, 402, 401, 200, 2);   /* ... and a rule a pixel lower */
+    long ink = ink_in(page, 0, 0, 1200, 600);
+    bl_bitmap *lines = NULL;
+    long erased = bl_detect_remove_lines_keep(page, &lines);
+    cr_assert_not_null(lines);
+    cr_expect_eq(erased, ink, "erased %ld of %ld", erased, ink);
+    cr_expect_eq(ink_in(page, 0, 0, 1200, 600), 0);
+    cr_expect_eq((long)bl_bitmap_ink_count(lines), ink, "%ld line pixels kept of %ld",
+                 (long)bl_bitmap_ink_count(lines), ink);
+    for (int x = 100; x <= 900; x += 100)
+        cr_expect(BL_BGET(lines, x + 1, 150), "tooth at %d not kept", x);
+    cr_expect(BL_BGET(lines, 500, 401), "the broken rule's second piece not kept");
+    bl_bitmap_destroy(&lines);
+    bl_image_destroy(&page);
+}

@@ -174,6 +174,53 @@ Test(template_match, tolerates_worn_lines_and_a_residual_skew)
     }
 }
 
+/* A page with t's lines as a light scan of a skewed sheet leaves them
+ * after deskewing: a pixel thick, in dashes of 62 px with gaps of 13,
+ * stepping a pixel across every 50 px. No run is long enough for line
+ * removal (120 px), so only the broken lines (dashes.h) show the form. */
+static bl_image *light_page(const bl_template *t, int dx, int dy)
+{
+    bl_image *page = bl_image_new(W, H);
+    for (int i = 0; i < t->nlines; i++) {
+        bl_box b = t->lines[i].box;
+        int v = t->lines[i].vertical, len = v ? b.h : b.w;
+        for (int a = 0; a < len; a++) {
+            if (a % 75 >= 62)
+                continue;
+            int jog = (a / 50) % 2;
+            int x = v ? b.x + b.w / 2 + jog : b.x + a, y = v ? b.y + a : b.y + b.h / 2 + jog;
+            if (x + dx >= 0 && y + dy >= 0 && x + dx < W && y + dy < H)
+                BL_PIX(page, x + dx, y + dy) = 1;
+        }
+    }
+    return page;
+}
+
+Test(template_match, finds_a_template_whose_lines_a_light_scan_broke)
+{
+    for (int k = 0; k < set->count; k++) {
+        bl_image *page = light_page(&set->t[k], 41, -27);
+        bl_box f = field_box(&set->t[k], set->t[k].fields[0].name, 41, -27);
+        digits(page, f.x + 20, f.y + 40, 4);
+        bl_template_match m = match_page(set, page);
+        cr_expect_eq(m.index, k, "%s: matched %d (score %.3f)", set->t[k].name, m.index,
+                     m.score);
+        cr_expect(abs(m.dx - 41) <= 2 && abs(m.dy + 27) <= 2, "%s: shift %d,%d",
+                  set->t[k].name, m.dx, m.dy);
+        cr_expect(m.score >= 0.8f, "%s: score %.3f", set->t[k].name, m.score);
+        /* Against the other layouts alone: none. */
+        for (int j = 0; j < set->count; j++) {
+            if (j == k)
+                continue;
+            bl_template_set one = {&set->t[j], 1};
+            bl_template_match o = match_page(&one, page);
+            cr_expect_eq(o.index, -1, "%s page taken for %s (score %.3f)", set->t[k].name,
+                         set->t[j].name, o.score);
+        }
+        bl_image_destroy(&page);
+    }
+}
+
 Test(template_match, rejects_a_page_of_another_layout)
 {
     /* Only the arrest and receipt templates known; an incident report
