@@ -37,12 +37,27 @@
  *     is classified in one batch and a dynamic programme picks the
  *     segmentation that maximises the sum of log P(cut), log of each
  *     part's best class probability and a width prior.
- *  5. Each digit is rebuilt from its own pixels only (its components, and
+ *  5. When a form template gives the digit count lo..hi and the result of
+ *     step 4 falls outside it, the whole field is chosen again at once
+ *     (with the classifier): every piece is over-segmented at its candidate
+ *     cuts into ordered atoms, each run of consecutive atoms that could be
+ *     one digit (a stretch of one piece, or whole neighbouring pieces: a
+ *     broken digit) is classified in one batch, and a dynamic programme
+ *     picks N digits, N in lo..hi, maximising the sum of each digit's log
+ *     P(best class) and width prior, the log odds of the cuts made, less a
+ *     cost for each piece joined to another and for each piece or end dash
+ *     left out (the level-building search of Rabiner and Levinson 1985,
+ *     over the segmentation lattice of Fujisawa et al.). Without the
+ *     classifier, or when no segmentation fits, the count is fitted greedily
+ *     instead (split at the best cut, merge neighbours or drop the weakest
+ *     piece, one step at a time).
+ *  6. Each digit is rebuilt from its own pixels only (its components, and
  *     its stretch of u between cuts) and normalised with
  *     bl_image_mnist_normalize.
  *
  * Limits: cuts are straight (slanted) lines, so digits that overlap deeply
- * are cut roughly; a single-digit piece's split depends on the classifier
+ * are cut roughly (the global choice of step 5 finds the right count more
+ * often but cannot cut better than its candidates); a single-digit piece's split depends on the classifier
  * being surer of the parts than of the whole; digits whose boxes meet
  * without touching are merged when together they are no wider than one.
  */
@@ -1099,8 +1114,12 @@ static void fit_count(bl_segment *self, const prepared *pp, piece **cut, int *nc
  * ends), or several whole neighbouring pieces (a broken digit). A dynamic
  * programme over the atoms picks N digits, N in lo..hi, maximising the sum
  * over digits of log P(best class) + the width prior, plus the log odds of
- * every cut made, less DROP_COST per digit height of each piece left out.
- * All candidate digits are read in one batch. */
+ * every cut made, less DP_JOIN_COST per whole piece joined to another and
+ * DROP_COST per digit height of each piece, or dash at a piece's end, left
+ * out. All candidate digits are read in one batch. Made only when the
+ * greedy steps miss the count: on every field it read fewer fields right
+ * (the greedy split check and the cut scorer know when a wide digit is one
+ * digit; the classifier alone is too sure of the halves of a 0). */
 #define DP_SPLIT_MIN 0.6 /* pieces at least this wide (x height) are cut */
 #define DP_FLOOR 0.01    /* candidate cuts less likely than this are not */
 #define DP_MAX_ATOMS 64
@@ -1118,7 +1137,7 @@ typedef struct atom {
 
 typedef struct dp_group {
     int a, b;      /* atoms [a, b) */
-    int slot;      /* crop index, or -1 */
+    int slot;      /* its crop in the batch */
     double score;
 } dp_group;
 
@@ -1321,7 +1340,7 @@ static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
                 }
             }
         }
-        int bn = -1;
+        int bn = -1; /* the best count in lo..hi */
         double bs = -1e18;
         for (int k = lo; k <= hi; k++) {
             double v = best[(size_t)na * (size_t)(hi + 1) + (size_t)k];
@@ -1330,7 +1349,6 @@ static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
         }
         if (bn > 0) {
             bl_segment_digit *out = bl_xcalloc((size_t)bn, sizeof *out);
-
             int j = na, k = bn;
             while (j > 0) {
                 int f = from[(size_t)j * (size_t)(hi + 1) + (size_t)k];
@@ -1348,7 +1366,6 @@ static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
             }
             assert(k == 0);
             *digits = out;
-
             n = bn;
         }
         free(best);
