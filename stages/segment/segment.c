@@ -47,10 +47,12 @@
  *     P(best class) and width prior, the log odds of the cuts made, less a
  *     cost for each piece joined to another and for each piece or end dash
  *     left out (the level-building search of Rabiner and Levinson 1985,
- *     over the segmentation lattice of Fujisawa et al.). Without the
- *     classifier, or when no segmentation fits, the count is fitted greedily
- *     instead (split at the best cut, merge neighbours or drop the weakest
- *     piece, one step at a time).
+ *     over the segmentation lattice of Fujisawa et al.). The count is also
+ *     fitted greedily (split at the best cut, merge neighbours or drop the
+ *     weakest piece, one step at a time); that answer stands instead when
+ *     its digits read clearly better (sum of log P(best class) higher by
+ *     DP_KEEP_MARGIN), or when there is no classifier or no segmentation
+ *     of the atoms fits.
  *  6. Each digit is rebuilt from its own pixels only (its components, and
  *     its stretch of u between cuts) and normalised with
  *     bl_image_mnist_normalize.
@@ -1117,7 +1119,8 @@ static void fit_count(bl_segment *self, const prepared *pp, piece **cut, int *nc
  * every cut made, less DP_JOIN_COST per whole piece joined to another and
  * DROP_COST per digit height of each piece, or dash at a piece's end, left
  * out. All candidate digits are read in one batch. Made only when the
- * greedy steps miss the count: on every field it read fewer fields right
+ * greedy steps miss the count, and kept unless the greedy fit reads
+ * clearly better: on every field it read fewer fields right
  * (the greedy split check and the cut scorer know when a wide digit is one
  * digit; the classifier alone is too sure of the halves of a 0). */
 #define DP_SPLIT_MIN 0.6 /* pieces at least this wide (x height) are cut */
@@ -1126,6 +1129,7 @@ static void fit_count(bl_segment *self, const prepared *pp, piece **cut, int *nc
 #define DP_MAX_DIGITS 32
 #define DP_JOIN_MAX 1.3  /* whole pieces joined at most this wide (x height) */
 #define DP_JOIN_COST 4.0 /* log penalty per extra whole piece in one digit */
+#define DP_KEEP_MARGIN 1.0 /* the greedy fit must read this much better */
 
 typedef struct atom {
     piece part;    /* a stretch of one piece: its labels, borrowed */
@@ -1418,6 +1422,24 @@ int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts
     return BL_OK;
 }
 
+/* Sum over digits of log P(best class). */
+static double read_score(bl_segment *self, const bl_segment_digit *d, int n)
+{
+    uint8_t *px = bl_xmalloc((size_t)n * BL_MNIST_PIXELS);
+    int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)n);
+    float *pr = bl_xmalloc(sizeof *pr * (size_t)n * 10);
+    for (int q = 0; q < n; q++)
+        memcpy(px + (size_t)q * BL_MNIST_PIXELS, d[q].pixels, BL_MNIST_PIXELS);
+    double s = 0;
+    if (bl_classifier_run(self->clf, px, (size_t)n, cls, pr, NULL) == BL_OK)
+        for (int q = 0; q < n; q++)
+            s += log(fmax(pr[q * 10 + cls[q]], 1e-6));
+    free(px);
+    free(cls);
+    free(pr);
+    return s;
+}
+
 int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi,
                           bl_segment_digit **digits, int *count, bl_err *err)
 {
@@ -1507,27 +1529,37 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
     pp.npieces = 0; /* labels moved into cut[] */
     qsort(cut, (size_t)ncut, sizeof *cut, cmp_piece_u);
     /* A count outside the template's range: the whole field is chosen
-     * again at once (dp_segment), else fitted step by step. */
-    bl_segment_digit *out = NULL;
-    int nout = 0;
+     * again at once (dp_segment) and fitted step by step; the greedy fit
+     * stands only when its digits read clearly better. */
+    bl_segment_digit *dp = NULL;
+    int ndp = 0;
     if (saved && (ncut < lo || (hi > 0 && ncut > hi))) {
         prepared q = pp;
         q.pieces = saved;
         q.npieces = nsaved;
-        nout = dp_segment(self, &q, lo, hi, &out);
+        ndp = dp_segment(self, &q, lo, hi, &dp);
     }
     for (int i = 0; i < nsaved; i++)
         free(saved[i].labels);
     free(saved);
-    if (nout == 0) {
-        fit_count(self, &pp, &cut, &ncut, &cap, lo, hi);
-        out = ncut ? bl_xcalloc((size_t)ncut, sizeof *out) : NULL;
-        for (int i = 0; i < ncut; i++) {
-            piece tmp;
-            if (part_digit(&cut[i], g, cut[i].c0, cut[i].c1, &tmp, out[nout].pixels)) {
-                out[nout].box = tmp.box;
-                nout++;
-            }
+    fit_count(self, &pp, &cut, &ncut, &cap, lo, hi);
+    bl_segment_digit *out = ncut ? bl_xcalloc((size_t)ncut, sizeof *out) : NULL;
+    int nout = 0;
+    for (int i = 0; i < ncut; i++) {
+        piece tmp;
+        if (part_digit(&cut[i], g, cut[i].c0, cut[i].c1, &tmp, out[nout].pixels)) {
+            out[nout].box = tmp.box;
+            nout++;
+        }
+    }
+    if (ndp > 0) {
+        if (nout >= lo && nout <= hi &&
+            read_score(self, out, nout) > read_score(self, dp, ndp) + DP_KEEP_MARGIN) {
+            free(dp);
+        } else {
+            free(out);
+            out = dp;
+            nout = ndp;
         }
     }
     for (int i = 0; i < ncut; i++)
