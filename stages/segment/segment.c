@@ -37,12 +37,29 @@
  *     is classified in one batch and a dynamic programme picks the
  *     segmentation that maximises the sum of log P(cut), log of each
  *     part's best class probability and a width prior.
- *  5. Each digit is rebuilt from its own pixels only (its components, and
+ *  5. When a form template gives the digit count lo..hi and the result of
+ *     step 4 falls outside it, the whole field is chosen again at once
+ *     (with the classifier): every piece is over-segmented at its candidate
+ *     cuts into ordered atoms, each run of consecutive atoms that could be
+ *     one digit (a stretch of one piece, or whole neighbouring pieces: a
+ *     broken digit) is classified in one batch, and a dynamic programme
+ *     picks N digits, N in lo..hi, maximising the sum of each digit's log
+ *     P(best class) and width prior, the log odds of the cuts made, less a
+ *     cost for each piece joined to another and for each piece or end dash
+ *     left out (the level-building search of Rabiner and Levinson 1985,
+ *     over the segmentation lattice of Fujisawa et al.). The count is also
+ *     fitted greedily (split at the best cut, merge neighbours or drop the
+ *     weakest piece, one step at a time); that answer stands instead when
+ *     its digits read clearly better (sum of log P(best class) higher by
+ *     DP_KEEP_MARGIN), or when there is no classifier or no segmentation
+ *     of the atoms fits.
+ *  6. Each digit is rebuilt from its own pixels only (its components, and
  *     its stretch of u between cuts) and normalised with
  *     bl_image_mnist_normalize.
  *
  * Limits: cuts are straight (slanted) lines, so digits that overlap deeply
- * are cut roughly; a single-digit piece's split depends on the classifier
+ * are cut roughly (the global choice of step 5 finds the right count more
+ * often but cannot cut better than its candidates); a single-digit piece's split depends on the classifier
  * being surer of the parts than of the whole; digits whose boxes meet
  * without touching are merged when together they are no wider than one.
  */
@@ -1090,6 +1107,281 @@ static void fit_count(bl_segment *self, const prepared *pp, piece **cut, int *nc
         fit_merge(self, pp, *cut, ncut);
 }
 
+/* ---- A known count: the whole field chosen at once ------------------------ */
+
+/* With the classifier and a known count lo..hi the field's segmentation can
+ * be chosen globally rather than one greedy step at a time. Every piece is
+ * over-segmented at its candidate cuts into ordered atoms; a digit is a run
+ * of consecutive atoms: a stretch of one piece between two cuts (or its
+ * ends), or several whole neighbouring pieces (a broken digit). A dynamic
+ * programme over the atoms picks N digits, N in lo..hi, maximising the sum
+ * over digits of log P(best class) + the width prior, plus the log odds of
+ * every cut made, less DP_JOIN_COST per whole piece joined to another and
+ * DROP_COST per digit height of each piece, or dash at a piece's end, left
+ * out. All candidate digits are read in one batch. Made only when the
+ * greedy steps miss the count, and kept unless the greedy fit reads
+ * clearly better: on every field it read fewer fields right
+ * (the greedy split check and the cut scorer know when a wide digit is one
+ * digit; the classifier alone is too sure of the halves of a 0). */
+#define DP_SPLIT_MIN 0.6 /* pieces at least this wide (x height) are cut */
+#define DP_FLOOR 0.01    /* candidate cuts less likely than this are not */
+#define DP_MAX_ATOMS 64
+#define DP_MAX_DIGITS 32
+#define DP_JOIN_MAX 1.3  /* whole pieces joined at most this wide (x height) */
+#define DP_JOIN_COST 4.0 /* log penalty per extra whole piece in one digit */
+#define DP_KEEP_MARGIN 1.0 /* the greedy fit must read this much better */
+
+typedef struct atom {
+    piece part;    /* a stretch of one piece: its labels, borrowed */
+    int piece;     /* index into the sorted pieces */
+    int first;     /* the piece's first atom */
+    int last;      /* the piece's last atom */
+    double cut;    /* log odds of the cut at its right end; 0 at a piece's end */
+} atom;
+
+typedef struct dp_group {
+    int a, b;      /* atoms [a, b) */
+    int slot;      /* its crop in the batch */
+    double score;
+} dp_group;
+
+/* Renders atoms [a, b) as one binary image of their union box. */
+static bl_image *render_atoms(const atom *at, int a, int b, const geom *g, bl_box *box)
+{
+    bl_box u = at[a].part.box;
+    for (int k = a + 1; k < b; k++)
+        u = box_union(u, at[k].part.box);
+    bl_image *img = bl_image_new(u.w, u.h);
+    for (int k = a; k < b; k++) {
+        const piece *p = &at[k].part;
+        for (int y = p->box.y; y < p->box.y + p->box.h; y++)
+            for (int x = p->box.x; x < p->box.x + p->box.w; x++)
+                if (owns(p, g, x, y))
+                    BL_PIX(img, x - u.x, y - u.y) = 1;
+    }
+    *box = u;
+    return img;
+}
+
+static double whole_prior(double w, double h)
+{
+    double r = w / h;
+    return r > WIDE_ONE ? -3 * pow((r - WIDE_ONE) / 0.2, 2) : 0;
+}
+
+static int cmp_piece_ptr_u(const void *pa, const void *pb)
+{
+    return cmp_piece_u(*(const piece *const *)pa, *(const piece *const *)pb);
+}
+
+/* The best segmentation of pp into lo..hi digits; returns its count (0
+ * when there is none) with *digits (free()) and its score. */
+static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
+                      bl_segment_digit **digits)
+{
+    const geom *g = &pp->g;
+    int mh = pp->digit_h, np = pp->npieces;
+    *digits = NULL;
+    if (mh <= 0 || np == 0 || lo < 1 || lo > DP_MAX_DIGITS)
+        return 0;
+    hi = imin(hi, DP_MAX_DIGITS);
+    int min_w = (int)(MIN_PART * mh);
+    const piece **order = bl_xmalloc(sizeof *order * (size_t)np);
+    for (int i = 0; i < np; i++)
+        order[i] = &pp->pieces[i];
+    qsort(order, (size_t)np, sizeof *order, cmp_piece_ptr_u);
+    atom *at = bl_xcalloc(DP_MAX_ATOMS, sizeof *at);
+    int na = 0, ok = 1;
+    double base = 0; /* every candidate left uncut: sum of log(1 - p) */
+    for (int i = 0; i < np && ok; i++) {
+        const piece *p = order[i];
+        int cuts[MAX_CANDS], ncut = 0;
+        double lo_p[MAX_CANDS];
+        if (p->u1 - p->u0 >= DP_SPLIT_MIN * mh) {
+            cutcand c[MAX_CANDS];
+            int nc = find_cuts(p, g, mh, pp->stroke, c);
+            score_cuts(self, c, nc);
+            for (int k = 0; k < nc; k++)
+                if (c[k].p >= DP_FLOOR && c[k].u - p->u0 >= min_w / 2 &&
+                    p->u1 - c[k].u >= min_w / 2) {
+                    cuts[ncut] = c[k].u;
+                    lo_p[ncut++] = c[k].p;
+                }
+        }
+        int first = na;
+        int c0 = p->c0;
+        for (int k = 0; k <= ncut; k++) {
+            int c1 = k == ncut ? p->c1 : cuts[k];
+            if (na == DP_MAX_ATOMS) {
+                ok = 0;
+                break;
+            }
+            atom *a = &at[na];
+            a->part = *p;
+            a->part.c0 = c0, a->part.c1 = c1;
+            piece_refit(&a->part, g);
+            if (a->part.box.w == 0) /* no ink between two cuts: one less */
+                continue;
+            a->piece = i;
+            a->first = first;
+            a->cut = 0;
+            if (k < ncut) {
+                a->cut = log(lo_p[k] / (1 - lo_p[k]));
+                base += log(1 - lo_p[k]);
+            }
+            c0 = c1;
+            na++;
+        }
+        if (na > first)
+            at[na - 1].cut = 0;
+        for (int k = first; k < na; k++)
+            at[k].last = na - 1;
+    }
+    free(order);
+    if (!ok || na == 0) {
+        free(at);
+        return 0;
+    }
+    /* Candidate digits: runs of atoms. */
+    int maxg = na * 8 + 1, ng = 0;
+    dp_group *grp = bl_xmalloc(sizeof *grp * (size_t)maxg);
+    uint8_t *crops = bl_xmalloc((size_t)maxg * BL_MNIST_PIXELS);
+    for (int a = 0; a < na; a++)
+        for (int b = a + 1; b <= na; b++) {
+            int same = at[a].piece == at[b - 1].piece;
+            int whole_ends = at[a].first == a && at[b - 1].last == b - 1;
+            int u0 = INT32_MAX, u1 = INT32_MIN;
+            for (int k = a; k < b; k++)
+                u0 = imin(u0, at[k].part.u0), u1 = imax(u1, at[k].part.u1);
+            int w = u1 - u0;
+            if (!same && w > DP_JOIN_MAX * mh)
+                break;
+            if (same ? !whole_ends && (w > WIDE_ONE * mh || w < min_w) : !whole_ends)
+                continue;
+            if (ng == maxg) {
+                maxg *= 2;
+                grp = bl_xrealloc(grp, sizeof *grp * (size_t)maxg);
+                crops = bl_xrealloc(crops, (size_t)maxg * BL_MNIST_PIXELS);
+            }
+            bl_box box;
+            bl_image *img = render_atoms(at, a, b, g, &box);
+            int rc = bl_image_mnist_normalize(img, 1, crops + (size_t)ng * BL_MNIST_PIXELS);
+            bl_image_destroy(&img);
+            if (rc != BL_OK)
+                continue;
+            /* A piece kept whole is one connected stroke: as the greedy
+             * steps, it stands as one digit up to WIDE_ONE heights. */
+            double s = same && whole_ends ? whole_prior(w, mh) : width_prior(w, mh);
+            if (box.h < 0.5 * mh)
+                s -= 3;
+            if (!same)
+                s -= DP_JOIN_COST * (at[b - 1].piece - at[a].piece);
+            grp[ng] = (dp_group){a, b, ng, s};
+            ng++;
+        }
+    int32_t *cls = bl_xmalloc(sizeof *cls * ((size_t)ng + 1));
+    float *probs = bl_xmalloc(sizeof *probs * ((size_t)ng + 1) * 10);
+    ok = ng > 0 && bl_classifier_run(self->clf, crops, (size_t)ng, cls, probs, NULL) == BL_OK;
+    for (int k = 0; k < ng && ok; k++)
+        grp[k].score += log(fmax(probs[(size_t)k * 10 + cls[k]], 1e-6));
+    free(probs);
+    int n = 0;
+    if (ok) {
+        /* best[j * (hi + 1) + k]: atoms [0, j) as k digits. */
+        size_t cells = (size_t)(na + 1) * (size_t)(hi + 1);
+        double *best = bl_xmalloc(sizeof *best * cells);
+        int *from = bl_xmalloc(sizeof *from * cells); /* group, or -2 - start of a drop */
+        for (size_t c = 0; c < cells; c++)
+            best[c] = -1e18, from[c] = -1;
+        best[0] = base;
+        /* Groups are in order of a, then b: sweep by end atom instead. */
+        for (int j = 1; j <= na; j++) {
+            for (int gi = 0; gi < ng; gi++) {
+                const dp_group *q = &grp[gi];
+                if (q->b != j)
+                    continue;
+                double s = q->score + at[j - 1].cut;
+                for (int k = 1; k <= hi; k++) {
+                    double v = best[(size_t)q->a * (size_t)(hi + 1) + (size_t)(k - 1)];
+                    if (v < -1e17)
+                        continue;
+                    size_t c = (size_t)j * (size_t)(hi + 1) + (size_t)k;
+                    if (v + s > best[c])
+                        best[c] = v + s, from[c] = gi;
+                }
+            }
+            /* A dash at a piece's start or end left out. */
+            for (int a = at[j - 1].first; a < j; a++) {
+                if (a == at[j - 1].first && j - 1 == at[j - 1].last)
+                    break;
+                if (a != at[j - 1].first && j - 1 != at[j - 1].last)
+                    continue;
+                bl_box pb = at[a].part.box;
+                for (int k = a + 1; k < j; k++)
+                    pb = box_union(pb, at[k].part.box);
+                if (pb.h >= DOT_RATIO * mh)
+                    continue;
+                double s = -DROP_COST * pb.h / (double)mh + at[j - 1].cut;
+                for (int k = 0; k <= hi; k++) {
+                    double v = best[(size_t)a * (size_t)(hi + 1) + (size_t)k];
+                    size_t c = (size_t)j * (size_t)(hi + 1) + (size_t)k;
+                    if (v > -1e17 && v + s > best[c])
+                        best[c] = v + s, from[c] = -2 - a;
+                }
+            }
+            /* A whole piece left out. */
+            if (at[j - 1].last == j - 1) {
+                int a = at[j - 1].first;
+                bl_box pb = at[a].part.box;
+                for (int k = a + 1; k < j; k++)
+                    pb = box_union(pb, at[k].part.box);
+                double s = -DROP_COST * pb.h / (double)mh;
+                for (int k = 0; k <= hi; k++) {
+                    double v = best[(size_t)a * (size_t)(hi + 1) + (size_t)k];
+                    size_t c = (size_t)j * (size_t)(hi + 1) + (size_t)k;
+                    if (v > -1e17 && v + s > best[c])
+                        best[c] = v + s, from[c] = -2 - a;
+                }
+            }
+        }
+        int bn = -1; /* the best count in lo..hi */
+        double bs = -1e18;
+        for (int k = lo; k <= hi; k++) {
+            double v = best[(size_t)na * (size_t)(hi + 1) + (size_t)k];
+            if (v > bs)
+                bs = v, bn = k;
+        }
+        if (bn > 0) {
+            bl_segment_digit *out = bl_xcalloc((size_t)bn, sizeof *out);
+            int j = na, k = bn;
+            while (j > 0) {
+                int f = from[(size_t)j * (size_t)(hi + 1) + (size_t)k];
+                if (f <= -2) {
+                    j = -2 - f;
+                    continue;
+                }
+                const dp_group *q = &grp[f];
+                k--;
+                memcpy(out[k].pixels, crops + (size_t)q->slot * BL_MNIST_PIXELS,
+                       BL_MNIST_PIXELS);
+                bl_image *img = render_atoms(at, q->a, q->b, g, &out[k].box);
+                bl_image_destroy(&img);
+                j = q->a;
+            }
+            assert(k == 0);
+            *digits = out;
+            n = bn;
+        }
+        free(best);
+        free(from);
+    }
+    free(cls);
+    free(grp);
+    free(crops);
+    free(at);
+    return n;
+}
+
 int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts,
                               float **feats, int *n, bl_err *err)
 {
@@ -1130,6 +1422,24 @@ int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts
     return BL_OK;
 }
 
+/* Sum over digits of log P(best class). */
+static double read_score(bl_segment *self, const bl_segment_digit *d, int n)
+{
+    uint8_t *px = bl_xmalloc((size_t)n * BL_MNIST_PIXELS);
+    int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)n);
+    float *pr = bl_xmalloc(sizeof *pr * (size_t)n * 10);
+    for (int q = 0; q < n; q++)
+        memcpy(px + (size_t)q * BL_MNIST_PIXELS, d[q].pixels, BL_MNIST_PIXELS);
+    double s = 0;
+    if (bl_classifier_run(self->clf, px, (size_t)n, cls, pr, NULL) == BL_OK)
+        for (int q = 0; q < n; q++)
+            s += log(fmax(pr[q * 10 + cls[q]], 1e-6));
+    free(px);
+    free(cls);
+    free(pr);
+    return s;
+}
+
 int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi,
                           bl_segment_digit **digits, int *count, bl_err *err)
 {
@@ -1143,6 +1453,16 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
     const geom *g = &pp.g;
     int mh = pp.digit_h;
 
+    /* The global choice of dp_segment needs the pieces as prepared; the
+     * greedy steps below consume them. */
+    piece *saved = NULL;
+    int nsaved = 0;
+    if (self && self->clf && lo > 0 && mh > 0) {
+        nsaved = pp.npieces;
+        saved = bl_xcalloc((size_t)nsaved + 1, sizeof *saved);
+        for (int i = 0; i < nsaved; i++)
+            saved[i] = piece_copy(&pp.pieces[i]);
+    }
     int cap = pp.npieces * MAX_PARTS + 1;
     piece *cut = bl_xcalloc((size_t)cap, sizeof *cut);
     int ncut = 0;
@@ -1208,8 +1528,21 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
     }
     pp.npieces = 0; /* labels moved into cut[] */
     qsort(cut, (size_t)ncut, sizeof *cut, cmp_piece_u);
+    /* A count outside the template's range: the whole field is chosen
+     * again at once (dp_segment) and fitted step by step; the greedy fit
+     * stands only when its digits read clearly better. */
+    bl_segment_digit *dp = NULL;
+    int ndp = 0;
+    if (saved && (ncut < lo || (hi > 0 && ncut > hi))) {
+        prepared q = pp;
+        q.pieces = saved;
+        q.npieces = nsaved;
+        ndp = dp_segment(self, &q, lo, hi, &dp);
+    }
+    for (int i = 0; i < nsaved; i++)
+        free(saved[i].labels);
+    free(saved);
     fit_count(self, &pp, &cut, &ncut, &cap, lo, hi);
-
     bl_segment_digit *out = ncut ? bl_xcalloc((size_t)ncut, sizeof *out) : NULL;
     int nout = 0;
     for (int i = 0; i < ncut; i++) {
@@ -1218,8 +1551,19 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
             out[nout].box = tmp.box;
             nout++;
         }
-        free(cut[i].labels);
     }
+    if (ndp > 0) {
+        if (nout >= lo && nout <= hi &&
+            read_score(self, out, nout) > read_score(self, dp, ndp) + DP_KEEP_MARGIN) {
+            free(dp);
+        } else {
+            free(out);
+            out = dp;
+            nout = ndp;
+        }
+    }
+    for (int i = 0; i < ncut; i++)
+        free(cut[i].labels);
     free(cut);
     prepared_free(&pp);
     if (nout == 0) {
