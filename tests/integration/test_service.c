@@ -137,7 +137,8 @@ static void check_model_swap(const char *conf, const char *db)
     bl_blm_set_meta(blm, "recipe", "a copy for the swap test");
     cr_assert_eq(bl_blm_save(blm, copy, &err), BL_OK, "%s", err.msg);
     char new_id[64];
-    snprintf(new_id, sizeof new_id, "@1:%08x", blm->crc);
+    const char *version = bl_blm_get_meta(blm, "version");
+    snprintf(new_id, sizeof new_id, "@%s:%08x", version ? version : "1", blm->crc);
     bl_blm_destroy(&blm);
 
     char *wrong[] = {BLOTTER, "model", "swap", "--config", (char *)conf, "classify",
