@@ -31,9 +31,8 @@
  *   page     half the digits are drawn as a random writer's pen draws
  *            them on a page, binarised and normalised the way segment
  *            normalises a cut digit (bl_pen_random_crop); the other half
- *            get the other modes. A classifier
- *            trained on MNIST alone reads such binarised, sheared crops
- *            about 0.4 points worse than MNIST's own test digits;
+ *            get the other modes. A classifier trained on MNIST alone
+ *            reads such crops about 0.4 points worse than MNIST's own;
  *   all      affine and elastic; none: no augmentation. Modes combine
  *            with commas: --augment affine,page.
  *
@@ -106,7 +105,7 @@ static void train_usage(FILE *f)
             "       blotter train detect ...   (the region classifier; detect --help)\n"
             "       blotter train segment ...  (the cut scorer; segment --help)\n"
             "       blotter train write ...    (the review gate; write --help)\n"
-            "  MODE = affine|elastic|page|all|none (default affine; all = affine,elastic)\n"
+            "  MODE = affine|elastic|page|all|none (a bare --augment: affine; all = affine,elastic)\n"
             "  cnn  = %s\n  mlp  = %s\n",
             ARCH_CNN, ARCH_MLP);
 }
