@@ -35,6 +35,39 @@ typedef struct bl_bitmap {
 #define BL_BROW(b, y) ((b)->data + (size_t)(y) * (size_t)(b)->wpl)
 #define BL_BGET(b, x, y) ((int)((BL_BROW(b, y)[(x) >> 6] >> ((x) & 63)) & 1u))
 
+/* The first set bit at or after x in a row of wpl words, or wpl * 64 when
+ * there is none (so, within a bitmap's row, any result >= width means
+ * none). Inline: run scans call it once per run. */
+static inline int bl_bitmap_next_set(const uint64_t *row, int wpl, int x)
+{
+    int j = x >> 6;
+    if (j >= wpl)
+        return wpl << 6;
+    uint64_t w = row[j] & (~UINT64_C(0) << (x & 63));
+    while (!w) {
+        if (++j >= wpl)
+            return wpl << 6;
+        w = row[j];
+    }
+    return (j << 6) + __builtin_ctzll(w);
+}
+
+/* The first clear bit at or after x, or wpl * 64 (bits past the width are
+ * clear, so within a row this is at most the width). */
+static inline int bl_bitmap_next_clear(const uint64_t *row, int wpl, int x)
+{
+    int j = x >> 6;
+    if (j >= wpl)
+        return wpl << 6;
+    uint64_t w = ~row[j] & (~UINT64_C(0) << (x & 63));
+    while (!w) {
+        if (++j >= wpl)
+            return wpl << 6;
+        w = ~row[j];
+    }
+    return (j << 6) + __builtin_ctzll(w);
+}
+
 /* New zero (all paper) bitmap; width, height > 0 (the caller has checked
  * the size against the limits). Aborts on out-of-memory. */
 bl_bitmap *bl_bitmap_new(int width, int height);

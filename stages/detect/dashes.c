@@ -20,36 +20,6 @@ enum {
     FAR = 3   /* ink this far above and below: not a thin line */
 };
 
-/* First set bit at or after x in a row of wpl words, or wpl * 64. */
-static int next_set(const uint64_t *row, int wpl, int x)
-{
-    int j = x >> 6;
-    if (j >= wpl)
-        return wpl << 6;
-    uint64_t w = row[j] & (~UINT64_C(0) << (x & 63));
-    while (!w) {
-        if (++j >= wpl)
-            return wpl << 6;
-        w = row[j];
-    }
-    return (j << 6) + __builtin_ctzll(w);
-}
-
-/* First clear bit at or after x, or wpl * 64. */
-static int next_clear(const uint64_t *row, int wpl, int x)
-{
-    int j = x >> 6;
-    if (j >= wpl)
-        return wpl << 6;
-    uint64_t w = ~row[j] & (~UINT64_C(0) << (x & 63));
-    while (!w) {
-        if (++j >= wpl)
-            return wpl << 6;
-        w = ~row[j];
-    }
-    return (j << 6) + __builtin_ctzll(w);
-}
-
 /* Bits x0..x1-1 of word j. */
 static uint64_t range_mask(int j, int x0, int x1)
 {
@@ -91,17 +61,17 @@ static long mark_rows(bl_bitmap *out, const bl_bitmap *ink)
     for (int y = 0; y < ink->height; y++) {
         thin_row(ink, y, t);
         uint64_t *o = BL_BROW(out, y);
-        int x = next_set(t, wpl, 0);
+        int x = bl_bitmap_next_set(t, wpl, 0);
         while (x < W) {
-            int start = x, end = next_clear(t, wpl, x);
+            int start = x, end = bl_bitmap_next_clear(t, wpl, x);
             long on = end - x;
             for (;;) {
-                int nx = next_set(t, wpl, end);
+                int nx = bl_bitmap_next_set(t, wpl, end);
                 if (nx >= W || nx - end > BL_DASHES_GAP) {
                     x = nx;
                     break;
                 }
-                int ne = next_clear(t, wpl, nx);
+                int ne = bl_bitmap_next_clear(t, wpl, nx);
                 on += ne - nx;
                 end = ne;
             }

@@ -143,37 +143,6 @@ static void hruns_push(hruns *r, int y, int x0, int x1)
     r->v[r->n++] = (hrun){y, x0, x1};
 }
 
-/* First set bit at or after x in a row of wpl words, or -1. */
-static int next_set(const uint64_t *row, int wpl, int x)
-{
-    int j = x >> 6;
-    if (j >= wpl)
-        return -1;
-    uint64_t w = row[j] & (~UINT64_C(0) << (x & 63));
-    while (!w) {
-        if (++j >= wpl)
-            return -1;
-        w = row[j];
-    }
-    return (j << 6) + __builtin_ctzll(w);
-}
-
-/* First clear bit at or after x, or wpl * 64 (bits past the width are
- * clear, so within a row this is at most the width). */
-static int next_clear(const uint64_t *row, int wpl, int x)
-{
-    int j = x >> 6;
-    if (j >= wpl)
-        return wpl << 6;
-    uint64_t w = ~row[j] & (~UINT64_C(0) << (x & 63));
-    while (!w) {
-        if (++j >= wpl)
-            return wpl << 6;
-        w = ~row[j];
-    }
-    return (j << 6) + __builtin_ctzll(w);
-}
-
 /* Marks (value 2) the ink pixels lying in horizontal runs of at least
  * min_len, and lists those runs. */
 static void mark_hruns(bl_image *page, const bl_bitmap *ink, int min_len, hruns *out)
@@ -182,8 +151,8 @@ static void mark_hruns(bl_image *page, const bl_bitmap *ink, int min_len, hruns 
         const uint64_t *bits = BL_BROW(ink, y);
         uint8_t *row = page->data + (size_t)y * (size_t)page->stride;
         int x = 0;
-        while ((x = next_set(bits, ink->wpl, x)) >= 0) {
-            int end = next_clear(bits, ink->wpl, x);
+        while ((x = bl_bitmap_next_set(bits, ink->wpl, x)) < ink->width) {
+            int end = bl_bitmap_next_clear(bits, ink->wpl, x);
             if (end - x >= min_len) {
                 memset(row + x, 2, (size_t)(end - x));
                 hruns_push(out, y, x, end);
