@@ -10,6 +10,7 @@
 
 #include "detect/cells.h"
 #include "detect/detect.h"
+#include "draw.h"
 
 enum { W = 2480, H = 3508, CELLS = 8, PITCH = 90 };
 
@@ -55,38 +56,6 @@ static void make_card(void)
 
 TestSuite(cells, .init = make_card);
 
-static void fill(bl_image *img, bl_box b)
-{
-    for (int y = b.y; y < b.y + b.h; y++)
-        for (int x = b.x; x < b.x + b.w; x++)
-            if (x >= 0 && y >= 0 && x < img->width && y < img->height)
-                BL_PIX(img, x, y) = 1;
-}
-
-/* A digit-like ring, stroke a tenth of its height. */
-static bl_box ring(bl_image *img, int x, int y, int w, int h)
-{
-    double rx = w / 2.0, ry = h / 2.0, t = h / 10.0;
-    for (int yy = 0; yy < h; yy++)
-        for (int xx = 0; xx < w; xx++) {
-            double dx = (xx + 0.5 - rx) / rx, dy = (yy + 0.5 - ry) / ry;
-            double ix = (xx + 0.5 - rx) / (rx - t), iy = (yy + 0.5 - ry) / (ry - t);
-            if (dx * dx + dy * dy <= 1.0 && ix * ix + iy * iy > 1.0)
-                BL_PIX(img, x + xx, y + yy) = 1;
-        }
-    return (bl_box){x, y, w, h};
-}
-
-static bl_box box_union(bl_box a, bl_box b)
-{
-    if (a.w == 0)
-        return b;
-    int x0 = a.x < b.x ? a.x : b.x, y0 = a.y < b.y ? a.y : b.y;
-    int x1 = a.x + a.w > b.x + b.w ? a.x + a.w : b.x + b.w;
-    int y1 = a.y + a.h > b.y + b.h ? a.y + a.h : b.y + b.h;
-    return (bl_box){x0, y0, x1 - x0, y1 - y0};
-}
-
 /* Small digits (30 x 38 px: below detect's digit size) in the cells of
  * the mask, on a sheet shifted by (dx, dy). */
 static bl_box small_digits(bl_image *page, unsigned mask, int dx, int dy)
@@ -94,15 +63,8 @@ static bl_box small_digits(bl_image *page, unsigned mask, int dx, int dy)
     bl_box u = {0, 0, 0, 0};
     for (int i = 0; i < CELLS; i++)
         if (mask & (1u << i))
-            u = box_union(u, ring(page, 300 + i * PITCH + 30 + dx, 950 + (i % 3) * 4 + dy, 30, 38));
+            u = draw_union(u, draw_ring(page, 300 + i * PITCH + 30 + dx, 950 + (i % 3) * 4 + dy, 30, 38));
     return u;
-}
-
-static void assert_box(bl_box got, bl_box want, const char *what)
-{
-    cr_assert(got.x == want.x && got.y == want.y && got.w == want.w && got.h == want.h,
-              "%s: got [%d %d %d %d], want [%d %d %d %d]", what, got.x, got.y, got.w, got.h,
-              want.x, want.y, want.w, want.h);
 }
 
 Test(cells, walls_come_from_the_upright_lines_across_the_box)
@@ -121,19 +83,19 @@ Test(cells, gathers_the_written_cells_only)
     bl_image *page = bl_image_new(W, H);
     /* Six of eight cells written, a cell with two pieces (a broken 5). */
     bl_box want = small_digits(page, 0xbd, dx, dy);
-    bl_box piece = ring(page, 300 + 7 * PITCH + 20 + dx, 990 + dy, 40, 22);
-    want = box_union(want, piece);
+    bl_box piece = draw_ring(page, 300 + 7 * PITCH + 20 + dx, 990 + dy, 40, 22);
+    want = draw_union(want, piece);
     /* What line removal leaves of two walls: thin bars on them. */
-    fill(page, (bl_box){300 + 2 * PITCH + dx, 930 + dy, 3, 60});
-    fill(page, (bl_box){300 + 6 * PITCH + dx - 1, 910 + dy, 4, 100});
+    draw_fill(page, (bl_box){300 + 2 * PITCH + dx, 930 + dy, 3, 60});
+    draw_fill(page, (bl_box){300 + 6 * PITCH + dx - 1, 910 + dy, 4, 100});
     /* The label printed just above the comb, its letters' feet reaching
      * into the box, and specks in it. */
     for (int i = 0; i < 6; i++)
-        ring(page, 310 + i * 40 + dx, 870 + dy, 30, 40);
-    fill(page, (bl_box){300 + PITCH + 40 + dx, 1010 + dy, 4, 4});
+        draw_ring(page, 310 + i * 40 + dx, 870 + dy, 30, 40);
+    draw_fill(page, (bl_box){300 + PITCH + 40 + dx, 1010 + dy, 4, 4});
     bl_box got = {0, 0, 0, 0};
     cr_assert_eq(bl_cells_gather(page, &card, &fields[0], dx, dy, &got), 6);
-    assert_box(got, want, "date");
+    draw_assert_box(got, want, "date");
     bl_image_destroy(&page);
 }
 
@@ -145,12 +107,12 @@ Test(cells, two_cells_or_a_plain_box_are_no_entry)
     cr_expect_eq(bl_cells_gather(page, &card, &fields[0], 0, 0, &got), 0);
     /* Three small digits in the plain box: no cells there. */
     for (int i = 0; i < 3; i++)
-        ring(page, 1400 + i * 90, 960, 30, 38);
+        draw_ring(page, 1400 + i * 90, 960, 30, 38);
     cr_expect_eq(bl_cells_gather(page, &card, &fields[1], 0, 0, &got), 0);
     /* Shorter than a digit in three cells (dashes, dots): no entry. */
     bl_image *dots = bl_image_new(W, H);
     for (int i = 0; i < 3; i++)
-        fill(dots, (bl_box){330 + i * PITCH, 980, 25, 12});
+        draw_fill(dots, (bl_box){330 + i * PITCH, 980, 25, 12});
     cr_expect_eq(bl_cells_gather(dots, &card, &fields[0], 0, 0, &got), 0);
     bl_image_destroy(&dots);
     bl_image_destroy(&page);
@@ -162,7 +124,7 @@ Test(cells, detect_takes_a_comb_written_small)
     bl_image *page = bl_image_new(W, H);
     for (int i = 0; i < card.nlines; i++) {
         bl_box b = card.lines[i].box;
-        fill(page, (bl_box){b.x + dx, b.y + dy, b.w, b.h});
+        draw_fill(page, (bl_box){b.x + dx, b.y + dy, b.w, b.h});
     }
     bl_box want = small_digits(page, 0xff, dx, dy);
     bl_template_set set = {&card, 1};
@@ -176,7 +138,7 @@ Test(cells, detect_takes_a_comb_written_small)
     cr_expect_str_eq(f[0].name, "date");
     cr_expect_str_eq(f[0].rule, "date=DDMMYYYY");
     cr_expect_eq(f[0].recovered, 1);
-    assert_box(f[0].box, want, "date");
+    draw_assert_box(f[0].box, want, "date");
     free(f);
     bl_image_destroy(&page);
 }

@@ -8,45 +8,8 @@
 #include <string.h>
 
 #include "detect/detect.h"
+#include "draw.h"
 #include "image/image.h"
-
-static void fill(bl_image *img, int x, int y, int w, int h)
-{
-    for (int yy = y; yy < y + h; yy++)
-        for (int xx = x; xx < x + w; xx++)
-            BL_PIX(img, xx, yy) = 1;
-}
-
-/* A digit-like blob: an elliptical ring with a stroke about a tenth of its
- * height, filling its box the way a hand-written 0 does. */
-static bl_box ring(bl_image *img, int x, int y, int w, int h)
-{
-    double rx = w / 2.0, ry = h / 2.0, t = h / 10.0;
-    for (int yy = 0; yy < h; yy++)
-        for (int xx = 0; xx < w; xx++) {
-            double dx = (xx + 0.5 - rx) / rx, dy = (yy + 0.5 - ry) / ry;
-            double ix = (xx + 0.5 - rx) / (rx - t), iy = (yy + 0.5 - ry) / (ry - t);
-            if (dx * dx + dy * dy <= 1.0 && ix * ix + iy * iy > 1.0)
-                BL_PIX(img, x + xx, y + yy) = 1;
-        }
-    return (bl_box){x, y, w, h};
-}
-
-static bl_box box_union(bl_box a, bl_box b)
-{
-    int x0 = a.x < b.x ? a.x : b.x, y0 = a.y < b.y ? a.y : b.y;
-    int x1 = a.x + a.w > b.x + b.w ? a.x + a.w : b.x + b.w;
-    int y1 = a.y + a.h > b.y + b.h ? a.y + a.h : b.y + b.h;
-    return (bl_box){x0, y0, x1 - x0, y1 - y0};
-}
-
-static void assert_box(bl_box got, bl_box want, const char *what)
-{
-    cr_assert(got.x == want.x && got.y == want.y && got.w == want.w &&
-                  got.h == want.h,
-              "%s: got [%d %d %d %d], want [%d %d %d %d]", what, got.x, got.y,
-              got.w, got.h, want.x, want.y, want.w, want.h);
-}
 
 Test(detect, finds_two_fields_among_print_rules_and_boxes)
 {
@@ -54,36 +17,36 @@ Test(detect, finds_two_fields_among_print_rules_and_boxes)
 
     /* Printed title row: 20 short glyph-like blobs 28 px tall. */
     for (int i = 0; i < 20; i++)
-        fill(page, 100 + i * 24, 80, 18, 28);
+        draw_fill(page, (bl_box){100 + i * 24, 80, 18, 28});
     /* A long ruled line under it. */
-    fill(page, 100, 160, 1400, 4);
+    draw_fill(page, (bl_box){100, 160, 1400, 4});
     /* Specks of dust. */
-    fill(page, 1300, 500, 3, 3);
-    fill(page, 200, 1000, 2, 4);
+    draw_fill(page, (bl_box){1300, 500, 3, 3});
+    draw_fill(page, (bl_box){200, 1000, 2, 4});
 
     /* Field 1: a printed label, then five digits 70 px tall. */
     for (int i = 0; i < 5; i++)
-        fill(page, 100 + i * 22, 342, 16, 28);
-    bl_box f1 = ring(page, 300, 300, 45, 70);
+        draw_fill(page, (bl_box){100 + i * 22, 342, 16, 28});
+    bl_box f1 = draw_ring(page, 300, 300, 45, 70);
     for (int i = 1; i < 5; i++)
-        f1 = box_union(f1, ring(page, 300 + i * 60, 300 + (i % 2) * 4, 45, 70));
+        f1 = draw_union(f1, draw_ring(page, 300 + i * 60, 300 + (i % 2) * 4, 45, 70));
 
     /* Field 2: three digits 90 px tall inside a drawn box (margin 20). */
-    bl_box f2 = ring(page, 900, 700, 60, 90);
-    f2 = box_union(f2, ring(page, 975, 702, 55, 90));
-    f2 = box_union(f2, ring(page, 1045, 698, 60, 90));
-    fill(page, f2.x - 20, f2.y - 20, f2.w + 40, 3);
-    fill(page, f2.x - 20, f2.y + f2.h + 17, f2.w + 40, 3);
-    fill(page, f2.x - 20, f2.y - 20, 3, f2.h + 40);
-    fill(page, f2.x + f2.w + 17, f2.y - 20, 3, f2.h + 40);
+    bl_box f2 = draw_ring(page, 900, 700, 60, 90);
+    f2 = draw_union(f2, draw_ring(page, 975, 702, 55, 90));
+    f2 = draw_union(f2, draw_ring(page, 1045, 698, 60, 90));
+    draw_fill(page, (bl_box){f2.x - 20, f2.y - 20, f2.w + 40, 3});
+    draw_fill(page, (bl_box){f2.x - 20, f2.y + f2.h + 17, f2.w + 40, 3});
+    draw_fill(page, (bl_box){f2.x - 20, f2.y - 20, 3, f2.h + 40});
+    draw_fill(page, (bl_box){f2.x + f2.w + 17, f2.y - 20, 3, f2.h + 40});
 
     bl_box *boxes = NULL;
     int n = -1;
     bl_err err = {0};
     cr_assert_eq(bl_detect_fields(page, &boxes, &n, &err), BL_OK, "%s", err.msg);
     cr_assert_eq(n, 2, "found %d fields", n);
-    assert_box(boxes[0], f1, "first field");
-    assert_box(boxes[1], f2, "second field");
+    draw_assert_box(boxes[0], f1, "first field");
+    draw_assert_box(boxes[1], f2, "second field");
     free(boxes);
     bl_image_destroy(&page);
 }
@@ -92,17 +55,17 @@ Test(detect, orders_fields_in_a_row_left_to_right)
 {
     bl_image *page = bl_image_new(1600, 600);
     /* Right field written slightly higher than the left one. */
-    bl_box right = ring(page, 1000, 190, 50, 80);
-    right = box_union(right, ring(page, 1070, 190, 50, 80));
-    bl_box left = ring(page, 200, 200, 50, 80);
-    left = box_union(left, ring(page, 270, 200, 50, 80));
+    bl_box right = draw_ring(page, 1000, 190, 50, 80);
+    right = draw_union(right, draw_ring(page, 1070, 190, 50, 80));
+    bl_box left = draw_ring(page, 200, 200, 50, 80);
+    left = draw_union(left, draw_ring(page, 270, 200, 50, 80));
 
     bl_box *boxes = NULL;
     int n = -1;
     cr_assert_eq(bl_detect_fields(page, &boxes, &n, NULL), BL_OK);
     cr_assert_eq(n, 2);
-    assert_box(boxes[0], left, "left field");
-    assert_box(boxes[1], right, "right field");
+    draw_assert_box(boxes[0], left, "left field");
+    draw_assert_box(boxes[1], right, "right field");
     free(boxes);
     bl_image_destroy(&page);
 }
@@ -121,9 +84,9 @@ Test(detect, empty_page_has_no_fields)
 Test(detect, removes_an_underline_but_keeps_the_stroke_crossing_it)
 {
     bl_image *page = bl_image_new(800, 400);
-    fill(page, 100, 250, 600, 3);  /* an underline, 3 px */
-    ring(page, 300, 190, 60, 100); /* a digit the line crosses below its middle */
-    fill(page, 500, 200, 40, 10);  /* a bar resting on the line from above */
+    draw_fill(page, (bl_box){100, 250, 600, 3});  /* an underline, 3 px */
+    draw_ring(page, 300, 190, 60, 100); /* a digit the line crosses below its middle */
+    draw_fill(page, (bl_box){500, 200, 40, 10});  /* a bar resting on the line from above */
     long erased = bl_detect_remove_lines(page);
     cr_assert_gt(erased, 0);
     /* The line is gone away from the strokes ... */
@@ -145,16 +108,16 @@ Test(detect, digits_on_an_underline_and_in_a_comb_are_found_whole)
 {
     bl_image *page = bl_image_new(1600, 800);
     /* Field 1: three digits resting on (touching) an underline. */
-    bl_box f1 = ring(page, 200, 200, 50, 80);
-    f1 = box_union(f1, ring(page, 270, 202, 50, 80));
-    f1 = box_union(f1, ring(page, 340, 198, 50, 80));
-    fill(page, 150, 280, 500, 3);
+    bl_box f1 = draw_ring(page, 200, 200, 50, 80);
+    f1 = draw_union(f1, draw_ring(page, 270, 202, 50, 80));
+    f1 = draw_union(f1, draw_ring(page, 340, 198, 50, 80));
+    draw_fill(page, (bl_box){150, 280, 500, 3});
     /* Field 2: two digits in a comb of three cells with short teeth. */
-    bl_box f2 = ring(page, 915, 500, 50, 80);
-    f2 = box_union(f2, ring(page, 1015, 500, 50, 80));
-    fill(page, 900, 600, 303, 3);
+    bl_box f2 = draw_ring(page, 915, 500, 50, 80);
+    f2 = draw_union(f2, draw_ring(page, 1015, 500, 50, 80));
+    draw_fill(page, (bl_box){900, 600, 303, 3});
     for (int i = 0; i <= 3; i++)
-        fill(page, 900 + i * 100, 570, 3, 33);
+        draw_fill(page, (bl_box){900 + i * 100, 570, 3, 33});
 
     bl_box *boxes = NULL;
     int n = -1;
@@ -164,7 +127,7 @@ Test(detect, digits_on_an_underline_and_in_a_comb_are_found_whole)
     cr_assert(boxes[0].x == f1.x && boxes[0].w == f1.w && boxes[0].y == f1.y &&
                   abs(boxes[0].h - f1.h) <= 3,
               "first field [%d %d %d %d]", boxes[0].x, boxes[0].y, boxes[0].w, boxes[0].h);
-    assert_box(boxes[1], f2, "comb field");
+    draw_assert_box(boxes[1], f2, "comb field");
     free(boxes);
     bl_image_destroy(&page);
 }

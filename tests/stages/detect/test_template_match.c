@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "detect/detect.h"
+#include "draw.h"
 #include "detect/template.h"
 #include "image/bitmap.h"
 
@@ -27,43 +28,12 @@ static void load(void)
 
 static void unload(void) { bl_template_set_destroy(&set); }
 
-static void fill(bl_image *img, bl_box b)
-{
-    for (int y = b.y; y < b.y + b.h; y++)
-        for (int x = b.x; x < b.x + b.w; x++)
-            if (x >= 0 && y >= 0 && x < img->width && y < img->height)
-                BL_PIX(img, x, y) = 1;
-}
-
-/* A digit-like blob: an elliptical ring with a stroke a tenth of its
- * height. */
-static bl_box ring(bl_image *img, int x, int y, int w, int h)
-{
-    double rx = w / 2.0, ry = h / 2.0, t = h / 10.0;
-    for (int yy = 0; yy < h; yy++)
-        for (int xx = 0; xx < w; xx++) {
-            double dx = (xx + 0.5 - rx) / rx, dy = (yy + 0.5 - ry) / ry;
-            double ix = (xx + 0.5 - rx) / (rx - t), iy = (yy + 0.5 - ry) / (ry - t);
-            if (dx * dx + dy * dy <= 1.0 && ix * ix + iy * iy > 1.0)
-                BL_PIX(img, x + xx, y + yy) = 1;
-        }
-    return (bl_box){x, y, w, h};
-}
-
-static bl_box box_union(bl_box a, bl_box b)
-{
-    int x0 = a.x < b.x ? a.x : b.x, y0 = a.y < b.y ? a.y : b.y;
-    int x1 = a.x + a.w > b.x + b.w ? a.x + a.w : b.x + b.w;
-    int y1 = a.y + a.h > b.y + b.h ? a.y + a.h : b.y + b.h;
-    return (bl_box){x0, y0, x1 - x0, y1 - y0};
-}
-
 /* n digits 70 px tall written from (x, y). */
 static bl_box digits(bl_image *img, int x, int y, int n)
 {
-    bl_box b = ring(img, x, y, 45, 70);
+    bl_box b = draw_ring(img, x, y, 45, 70);
     for (int i = 1; i < n; i++)
-        b = box_union(b, ring(img, x + i * 60, y + (i % 2) * 3, 45, 70));
+        b = draw_union(b, draw_ring(img, x + i * 60, y + (i % 2) * 3, 45, 70));
     return b;
 }
 
@@ -82,7 +52,7 @@ static bl_image *form_page(const bl_template *t, int dx, int dy)
     bl_image *page = bl_image_new(W, H);
     for (int i = 0; i < t->nlines; i++) {
         bl_box b = t->lines[i].box;
-        fill(page, (bl_box){b.x + dx, b.y + dy, b.w, b.h});
+        draw_fill(page, (bl_box){b.x + dx, b.y + dy, b.w, b.h});
     }
     return page;
 }
@@ -258,17 +228,17 @@ Test(template_match, rejects_an_unknown_form_with_lines_of_its_own)
     bl_image *page = bl_image_new(W, H);
     /* The same header rule as every known layout, then a grid of boxes
      * and ruled lines of another design. */
-    fill(page, (bl_box){230, 585, 2020, 5});
+    draw_fill(page, (bl_box){230, 585, 2020, 5});
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 3; c++) {
             int x = 260 + c * 700, y = 900 + r * 400;
-            fill(page, (bl_box){x, y, 600, 4});
-            fill(page, (bl_box){x, y + 250, 600, 4});
-            fill(page, (bl_box){x, y, 4, 254});
-            fill(page, (bl_box){x + 596, y, 4, 254});
+            draw_fill(page, (bl_box){x, y, 600, 4});
+            draw_fill(page, (bl_box){x, y + 250, 600, 4});
+            draw_fill(page, (bl_box){x, y, 4, 254});
+            draw_fill(page, (bl_box){x + 596, y, 4, 254});
         }
     for (int i = 0; i < 5; i++)
-        fill(page, (bl_box){230, 2700 + i * 90, 2020, 2});
+        draw_fill(page, (bl_box){230, 2700 + i * 90, 2020, 2});
     bl_template_match m = match_page(set, page);
     cr_expect_eq(m.index, -1, "matched %d, score %.3f", m.index, m.score);
     cr_expect(m.score < 0.5f, "score %.3f", m.score);
@@ -290,13 +260,6 @@ static const bl_detect_field *by_name(const bl_detect_field *f, int n, const cha
     return NULL;
 }
 
-static void assert_box(bl_box got, bl_box want, const char *what)
-{
-    cr_assert(got.x == want.x && got.y == want.y && got.w == want.w && got.h == want.h,
-              "%s: got [%d %d %d %d], want [%d %d %d %d]", what, got.x, got.y, got.w, got.h,
-              want.x, want.y, want.w, want.h);
-}
-
 Test(template_match, names_merges_drops_and_recovers_fields)
 {
     const bl_template *a = find("arrest_record");
@@ -313,11 +276,11 @@ Test(template_match, names_merges_drops_and_recovers_fields)
     /* age: one digit, which the rules alone refuse; the empty template
      * field takes it. */
     bl_box ag = field_box(a, "age", dx, dy);
-    bl_box age = ring(page, ag.x + 100, ag.y + 50, 45, 70);
+    bl_box age = draw_ring(page, ag.x + 100, ag.y + 50, 45, 70);
     /* Writing in no field (a margin note) and a lone digit outside any
      * field: neither is a field. */
     digits(page, 300, 2300, 4);
-    ring(page, 1500, 2600, 45, 70);
+    draw_ring(page, 1500, 2600, 45, 70);
     /* height and badge are left empty. */
 
     bl_err err = {0};
@@ -331,12 +294,12 @@ Test(template_match, names_merges_drops_and_recovers_fields)
     cr_assert_str_eq(f[0].name, "arrest_number");
     cr_assert_str_eq(f[1].name, "date");
     cr_assert_str_eq(f[2].name, "age");
-    assert_box(f[0].box, box_union(g1, g2), "arrest_number");
+    draw_assert_box(f[0].box, draw_union(g1, g2), "arrest_number");
     cr_assert_str_eq(f[0].rule, "len=8;check=luhn");
     cr_assert_eq(f[0].recovered, 0);
-    assert_box(f[1].box, date, "date");
+    draw_assert_box(f[1].box, date, "date");
     cr_assert_str_eq(f[1].rule, "date=DDMMYYYY");
-    assert_box(f[2].box, age, "age");
+    draw_assert_box(f[2].box, age, "age");
     cr_assert_str_eq(f[2].rule, "range=10-99");
     cr_assert_eq(f[2].recovered, 1);
     cr_assert_null(by_name(f, n, "height"));
@@ -347,10 +310,10 @@ Test(template_match, names_merges_drops_and_recovers_fields)
 Test(template_match, unmatched_page_keeps_field_n_and_the_plain_boxes)
 {
     bl_image *page = bl_image_new(W, H);
-    fill(page, (bl_box){300, 400, 1500, 4});
+    draw_fill(page, (bl_box){300, 400, 1500, 4});
     bl_box b1 = digits(page, 400, 700, 3);
     bl_box b2 = digits(page, 1200, 1500, 4);
-    ring(page, 600, 2000, 45, 70); /* one digit: the rules refuse it */
+    draw_ring(page, 600, 2000, 45, 70); /* one digit: the rules refuse it */
     bl_box all = {0, 0, W, H};
     bl_image *copy = bl_image_crop(page, all);
     bl_err err = {0};
@@ -363,15 +326,15 @@ Test(template_match, unmatched_page_keeps_field_n_and_the_plain_boxes)
     cr_assert_str_eq(f[0].name, "field_1");
     cr_assert_str_eq(f[1].name, "field_2");
     cr_assert_str_eq(f[0].rule, "");
-    assert_box(f[0].box, b1, "field_1");
-    assert_box(f[1].box, b2, "field_2");
+    draw_assert_box(f[0].box, b1, "field_1");
+    draw_assert_box(f[1].box, b2, "field_2");
     /* The same boxes as bl_detect_run, and the same cleaned page. */
     bl_box *boxes = NULL;
     int nb = 0;
     cr_assert_eq(bl_detect_run(NULL, copy, &boxes, &nb, NULL, &err), BL_OK);
     cr_assert_eq(nb, n);
     for (int i = 0; i < n; i++)
-        assert_box(boxes[i], f[i].box, "bl_detect_run");
+        draw_assert_box(boxes[i], f[i].box, "bl_detect_run");
     cr_assert_eq(memcmp(copy->data, page->data, (size_t)page->stride * H), 0);
     free(boxes);
     free(f);
