@@ -93,9 +93,9 @@ typedef struct bl_detect_field {
  * of the template field (shifted with the sheet, grown by 15 px) holding
  * most of its area; boxes in no field are dropped (stamps, signatures,
  * notes); boxes in one field are merged into their union; a candidate the
- * classifier rejected is taken in a field where nothing else was found
- * when it still scores at least 0.2 (without a classifier: when it is a
- * single digit-sized component), and a comb field where nothing was found
+ * classifier rejected is taken in a field where nothing else was found,
+ * whatever its score (without a classifier: when it is a single
+ * digit-sized component), and a comb field where nothing was found
  * takes the ink in its cells when three or more are written (cells.h).
  * A page whose unbroken lines match no template is matched again with the
  * lines a light scan broke into dashes (dashes.h). Without a match the

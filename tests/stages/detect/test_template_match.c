@@ -341,3 +341,64 @@ Test(template_match, unmatched_page_keeps_field_n_and_the_plain_boxes)
     bl_image_destroy(&copy);
     bl_image_destroy(&page);
 }
+
+/* The candidates of a line-cleaned copy of page, scored by det. */
+static bl_detect_region *scored_candidates(bl_detect *det, const bl_image *page, int *n)
+{
+    bl_box all = {0, 0, page->width, page->height};
+    bl_image *c = bl_image_crop(page, all);
+    bl_detect_remove_lines(c);
+    bl_detect_region *r = NULL;
+    cr_assert_eq(bl_detect_candidates(c, &r, n, NULL), BL_OK);
+    bl_detect_score(det, r, *n);
+    bl_image_destroy(&c);
+    return r;
+}
+
+static float score_of(const bl_detect_region *r, int n, bl_box b)
+{
+    for (int i = 0; i < n; i++)
+        if (r[i].box.x == b.x && r[i].box.y == b.y && r[i].box.w == b.w && r[i].box.h == b.h)
+            return r[i].score;
+    cr_assert_fail("no candidate [%d %d %d %d]", b.x, b.y, b.w, b.h);
+    return 1;
+}
+
+Test(template_match, recovers_what_the_classifier_rules_out_only_in_empty_fields)
+{
+    bl_err err = {0};
+    bl_detect *det = bl_detect_new(BL_SOURCE_DIR "/models/detect-regions.blm", &err);
+    cr_assert_not_null(det, "%s", err.msg);
+    const bl_template *a = find("arrest_record");
+    int dx = 23, dy = -38;
+    bl_image *page = form_page(a, dx, dy);
+    /* age: one digit; date: two; the region classifier gives both
+     * almost nothing (rings are not hand-writing to it). */
+    bl_box ag = field_box(a, "age", dx, dy);
+    bl_box age = draw_ring(page, ag.x + 100, ag.y + 50, 45, 70);
+    bl_box d = field_box(a, "date", dx, dy);
+    bl_box date = digits(page, d.x + 40, d.y + 50, 2);
+    /* A lone digit in no field: still not a field. */
+    bl_box note = draw_ring(page, 1500, 2600, 45, 70);
+    int n = 0;
+    bl_detect_region *r = scored_candidates(det, page, &n);
+    cr_assert(score_of(r, n, age) < 0.05f, "age scores %.4f", (double)score_of(r, n, age));
+    cr_assert(score_of(r, n, date) < 0.05f, "date scores %.4f", (double)score_of(r, n, date));
+    cr_assert(score_of(r, n, note) < 0.5f);
+    free(r);
+
+    bl_detect_field *f = NULL;
+    bl_template_match m;
+    cr_assert_eq(bl_detect_run_named(det, set, page, &f, &n, &m, &err), BL_OK, "%s", err.msg);
+    cr_assert_eq(m.index, 0);
+    cr_assert_eq(n, 2, "%d fields", n);
+    cr_assert_str_eq(f[0].name, "date");
+    draw_assert_box(f[0].box, date, "date");
+    cr_assert_eq(f[0].recovered, 1);
+    cr_assert_str_eq(f[1].name, "age");
+    draw_assert_box(f[1].box, age, "age");
+    cr_assert_eq(f[1].recovered, 1);
+    free(f);
+    bl_image_destroy(&page);
+    bl_detect_destroy(&det);
+}
