@@ -1247,46 +1247,96 @@ static void erase_template_lines(const bl_template *t, int dx, int dy, bl_image 
     }
 }
 
-/* A named field's box: the regions found in it, grown by the digit-sized
- * ink beside them inside its template box (shifted with the sheet and
- * grown by FIELD_TOL): a component of at least FIELD_MIN_PIXELS, 0.5 to
- * 1.5 times the box's height, on the same line (half its height within
- * the box's rows), and not a thin upright bar at the template box's side
- * (what is left of a printed box). A faint digit the classifier left out
- * of the field, or one the grouping cut off, comes back this way. */
+/* A named field's box: the regions found in it, cut back to the ink that
+ * belongs to the field and grown by the digit-sized ink beside them inside
+ * its template box (shifted with the sheet and grown by FIELD_TOL).
+ * Cut back: a region reaching outside that area loses its components whose
+ * centre lies outside it. The letters of the label printed beside a field
+ * can be as tall as small writing (an ascender of 11-12 pt print is 40 px,
+ * the least digit height) and close enough to join it in grouping; the
+ * template says where the writing is, and the label is printed outside it.
+ * Grown: a component of at least FIELD_MIN_PIXELS, 0.5 to 1.5 times the
+ * box's height, on the same line (half its height within the box's rows),
+ * and not a thin upright bar at the template box's side (what is left of a
+ * printed box). A faint digit the classifier left out of the field, or one
+ * the grouping cut off, comes back this way. */
 enum { FIELD_MIN_PIXELS = 12, FIELD_SIDE = 8 };
+
+static int box_inside(bl_box outer, bl_box b)
+{
+    return b.x >= outer.x && b.y >= outer.y && box_right(b) <= box_right(outer) &&
+           box_bottom(b) <= box_bottom(outer);
+}
+
+/* The components of page within box (clipped to the page), in page
+ * pixels; their count, or -1. *comps is a new array (free()). */
+static int components_in(const bl_image *page, bl_box box, bl_component **comps)
+{
+    *comps = NULL;
+    int x0 = imax(box.x, 0), y0 = imax(box.y, 0);
+    int x1 = imin(box_right(box), page->width), y1 = imin(box_bottom(box), page->height);
+    if (x1 <= x0 || y1 <= y0)
+        return -1;
+    bl_image *crop = bl_image_crop(page, (bl_box){x0, y0, x1 - x0, y1 - y0});
+    int n = 0;
+    int rc = bl_image_components(crop, comps, &n, NULL, NULL);
+    bl_image_destroy(&crop);
+    if (rc != BL_OK) {
+        free(*comps);
+        *comps = NULL;
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        (*comps)[i].box.x += x0;
+        (*comps)[i].box.y += y0;
+    }
+    return n;
+}
+
+/* b without its components whose centre lies outside area (b itself when
+ * none is left or none goes). */
+static bl_box trim_to_area(const bl_image *page, bl_box area, bl_box b)
+{
+    if (box_inside(area, b))
+        return b;
+    bl_component *comps = NULL;
+    int nc = components_in(page, b, &comps);
+    bl_box kept = {0, 0, 0, 0};
+    for (int i = 0; i < nc; i++) {
+        bl_box c = comps[i].box;
+        int cx = c.x + c.w / 2, cy = c.y + c.h / 2;
+        if (cx >= area.x && cx < box_right(area) && cy >= area.y && cy < box_bottom(area))
+            kept = kept.w > 0 ? box_union(kept, c) : c;
+    }
+    free(comps);
+    return kept.w > 0 ? kept : b;
+}
 
 static bl_box field_ink_box(const bl_image *page, const bl_template_field *f, int dx, int dy,
                             bl_box b)
 {
     bl_box tb = {f->box.x + dx, f->box.y + dy, f->box.w, f->box.h};
     bl_box area = {tb.x - FIELD_TOL, tb.y - FIELD_TOL, tb.w + 2 * FIELD_TOL, tb.h + 2 * FIELD_TOL};
-    int x0 = imax(area.x, 0), y0 = imax(area.y, 0);
-    int x1 = imin(box_right(area), page->width), y1 = imin(box_bottom(area), page->height);
-    if (x1 <= x0 || y1 <= y0 || b.h <= 0)
+    b = trim_to_area(page, area, b);
+    if (b.h <= 0)
         return b;
-    bl_image *crop = bl_image_crop(page, (bl_box){x0, y0, x1 - x0, y1 - y0});
     bl_component *comps = NULL;
-    int nc = 0;
+    int nc = components_in(page, area, &comps);
     bl_box u = b;
-    if (bl_image_components(crop, &comps, &nc, NULL, NULL) == BL_OK)
-        for (int i = 0; i < nc; i++) {
-            bl_box c = comps[i].box;
-            c.x += x0;
-            c.y += y0;
-            if (comps[i].pixels < FIELD_MIN_PIXELS || c.h < b.h / 2 || 2 * c.h > 3 * b.h)
-                continue;
-            int rows = imin(box_bottom(c), box_bottom(b)) - imax(c.y, b.y);
-            if (2 * rows < imin(c.h, b.h))
-                continue;
-            int thin = 4 * c.w <= c.h;
-            int at_side = c.x <= tb.x + FIELD_SIDE || box_right(c) >= box_right(tb) - FIELD_SIDE;
-            if (thin && at_side)
-                continue;
-            u = box_union(u, c);
-        }
+    for (int i = 0; i < nc; i++) {
+        bl_box c = comps[i].box;
+        if (comps[i].pixels < FIELD_MIN_PIXELS || c.h < b.h / 2 || 2 * c.h > 3 * b.h)
+            continue;
+        int rows = imin(box_bottom(c), box_bottom(b)) - imax(c.y, b.y);
+        if (2 * rows < imin(c.h, b.h))
+            continue;
+        int thin = 4 * c.w <= c.h;
+        int at_side = c.x <= tb.x + FIELD_SIDE || box_right(c) >= box_right(tb) - FIELD_SIDE;
+        if (thin && at_side)
+            continue;
+        u = box_union(u, c);
+    }
     free(comps);
-    bl_image_destroy(&crop);
     return u;
 }
 

@@ -92,7 +92,9 @@ typedef struct bl_detect_field {
  * the page matches one (template.h), each kept box takes the name and rule
  * of the template field (shifted with the sheet, grown by 15 px) holding
  * most of its area; boxes in no field are dropped (stamps, signatures,
- * notes); boxes in one field are merged into their union; a candidate the
+ * notes); boxes in one field are merged into their union, and a box
+ * reaching outside its field loses the components centred outside it (a
+ * label's letters beside the field); a candidate the
  * classifier rejected is taken in a field where nothing else was found,
  * whatever its score (without a classifier: when it is a single
  * digit-sized component), and a comb field where nothing was found

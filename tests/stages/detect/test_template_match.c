@@ -402,3 +402,38 @@ Test(template_match, recovers_what_the_classifier_rules_out_only_in_empty_fields
     bl_image_destroy(&page);
     bl_detect_destroy(&det);
 }
+
+Test(template_match, a_label_beside_a_field_stays_out_of_its_box)
+{
+    const bl_template *a = find("arrest_record");
+    int dx = 31, dy = -22;
+    bl_image *page = form_page(a, dx, dy);
+    /* badge: three digits, and left of the field's box two letters of
+     * its label as tall as small writing (45 px to the digits' 70), on
+     * the digits' baseline and close enough to group with them. */
+    bl_box bd = field_box(a, "badge", dx, dy);
+    bl_box badge = digits(page, bd.x + 20, bd.y + 60, 3);
+    bl_box label = draw_ring(page, bd.x - 100, bd.y + 85, 28, 45);
+    label = draw_union(label, draw_ring(page, bd.x - 65, bd.y + 85, 28, 45));
+    /* Without a template they are one field. */
+    bl_box all = {0, 0, W, H};
+    bl_image *copy = bl_image_crop(page, all);
+    bl_box *boxes = NULL;
+    int n = 0;
+    bl_err err = {0};
+    cr_assert_eq(bl_detect_run(NULL, copy, &boxes, &n, NULL, &err), BL_OK, "%s", err.msg);
+    cr_assert_eq(n, 1, "%d boxes", n);
+    draw_assert_box(boxes[0], draw_union(label, badge), "label and badge");
+    free(boxes);
+    bl_image_destroy(&copy);
+    /* The template says where the writing is. */
+    bl_detect_field *f = NULL;
+    bl_template_match m;
+    cr_assert_eq(bl_detect_run_named(NULL, set, page, &f, &n, &m, &err), BL_OK, "%s", err.msg);
+    cr_assert_eq(m.index, 0);
+    cr_assert_eq(n, 1, "%d fields", n);
+    cr_assert_str_eq(f[0].name, "badge");
+    draw_assert_box(f[0].box, badge, "badge");
+    free(f);
+    bl_image_destroy(&page);
+}
