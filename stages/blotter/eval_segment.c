@@ -22,10 +22,12 @@
  * on touching fields), the misread fields by cause, plus detect + segment
  * CPU time per page.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "blotter/eval_detect.h"
 #include "blotter/score.h"
@@ -42,7 +44,8 @@ static const char USAGE[] =
     "consults (by default [models] classify when a cut scorer is used).\n"
     "Prints count and digit box accuracy of the segmentation of the detected\n"
     "fields and the end-to-end accuracy. --dump DIR writes each misread field's\n"
-    "crop, its cut digits outlined, as DIR/pPAGE-NAME-TRUE-READ.png.\n";
+    "crop, its cut digits outlined and below it each digit as the classifier saw it,\n"
+    "as DIR/pPAGE-NAME-TRUE-READ.png.\n";
 
 static const char *pick(const char *opt, const char *conf)
 {
@@ -90,8 +93,10 @@ static int digits_matched(const bl_box *got, int n, const bl_samples_field *f)
     }
 }
 
-/* Writes a misread field's crop (cut digits outlined in gray) as
- * DIR/pPAGE-NAME-VALUE-READ.png for inspection. */
+/* Writes a misread field's crop (cut digits outlined in gray) and, below
+ * it, each digit as the classifier saw it (28 x 28, drawn twice the size)
+ * as DIR/pPAGE-NAME-VALUE-READ.png for inspection. */
+enum { DUMP_ZOOM = 2, DUMP_CELL = BL_MNIST_SIDE * DUMP_ZOOM + 4 };
 static void dump_field(const char *dir, long page, const bl_samples_field *f,
                        const bl_image *clean, const bl_image *raw, bl_box box,
                        const bl_segment_digit *d, int nd, const char *value)
@@ -105,7 +110,14 @@ static void dump_field(const char *dir, long page, const bl_samples_field *f,
     bl_box wide = {x0, y0, x1 - x0, y1 - y0};
     bl_image *crop = bl_image_crop(clean, wide);
     bl_image *before = bl_image_crop(raw, wide);
-    bl_image *g = bl_image_new(crop->width, crop->height);
+    int gw = crop->width > nd * DUMP_CELL ? crop->width : nd * DUMP_CELL;
+    bl_image *g = bl_image_new(gw, crop->height + (nd > 0 ? DUMP_CELL : 0));
+    memset(g->data, 255, (size_t)g->stride * (size_t)g->height);
+    for (int q = 0; q < nd; q++)
+        for (int y = 0; y < BL_MNIST_SIDE * DUMP_ZOOM; y++)
+            for (int x = 0; x < BL_MNIST_SIDE * DUMP_ZOOM; x++)
+                BL_PIX(g, q * DUMP_CELL + x, crop->height + 4 + y) =
+                    (uint8_t)(255 - d[q].pixels[(y / DUMP_ZOOM) * BL_MNIST_SIDE + x / DUMP_ZOOM]);
     for (int y = 0; y < crop->height; y++)
         for (int x = 0; x < crop->width; x++)
             BL_PIX(g, x, y) = BL_PIX(crop, x, y) ? 0 : BL_PIX(before, x, y) ? 200 : 255;
@@ -144,6 +156,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
     int prc = bl_detgen_parse(argc, argv, "blotter eval segment", USAGE, &o);
     if (prc)
         return prc == 1 ? 0 : 2;
+    if (o.dump && mkdir(o.dump, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "blotter eval segment: %s: %s\n", o.dump, strerror(errno));
+        return 1;
+    }
     bl_err err = {0};
     bl_detgen g;
     if (bl_detgen_open(&g, o.data, "test", o.config, &err) != BL_OK) {
