@@ -193,7 +193,8 @@ int bl_cmd_eval_segment(int argc, char **argv)
     }
     long true_fields = 0, true_digits = 0, seg_fields = 0, count_ok = 0, touch_fields = 0,
          touch_seg = 0, touch_count_ok = 0, seg_digits = 0, box_ok = 0;
-    long exact = 0, digit_err = 0, touch_exact = 0, cause[CAUSE_N] = {0};
+    long exact = 0, digit_err = 0, touch_exact = 0, cause[CAUSE_N] = {0},
+         touch_cause[CAUSE_N] = {0};
     uint64_t cpu = 0;
     for (long k = 0; k < o.pages; k++) {
         bl_work *work = NULL;
@@ -285,9 +286,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
                 field_exact[match[i]] = strcmp(value, f->value) == 0;
             }
             if (o.verbose && (nd != f->ndigits || (clf && !field_exact[match[i]])))
-                fprintf(stderr, "page %ld: %s '%s' %s%s: %d digits '%s'\n", k, f->name,
+                fprintf(stderr, "page %ld: %s '%s' %s%s: %d digits '%s' (%s)\n", k, f->name,
                         f->value, bl_samples_style_name(f->style),
-                        f->touching ? " touching" : "", nd, value);
+                        f->touching ? " touching" : "", nd, value,
+                        CAUSE_NAME[field_cause[match[i]]]);
             if (o.dump && (nd != f->ndigits || (clf && !field_exact[match[i]])))
                 dump_field(o.dump, k, f, work->page, raw, boxes[i], d, nd, value);
             free(d);
@@ -298,8 +300,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
             true_digits += f->ndigits;
             touch_fields += f->touching;
             exact += field_exact[j];
-            if (!field_exact[j] && clf)
+            if (!field_exact[j] && clf) {
                 cause[field_cause[j]]++;
+                touch_cause[field_cause[j]] += f->touching;
+            }
             touch_exact += f->touching && field_exact[j];
             digit_err += field_err[j];
         }
@@ -331,10 +335,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
                touch_fields ? (double)touch_exact / (double)touch_fields : 0.0, touch_fields);
     }
     if (clf && true_fields > exact) {
-        printf("misread fields by cause (share of all true fields):\n");
+        printf("misread fields by cause (share of all true fields; touching ones):\n");
         for (int c = 0; c < CAUSE_N; c++)
-            printf("  %-34s %5ld  %.4f\n", CAUSE_NAME[c], cause[c],
-                   (double)cause[c] / (double)true_fields);
+            printf("  %-34s %5ld  %.4f  %5ld\n", CAUSE_NAME[c], cause[c],
+                   (double)cause[c] / (double)true_fields, touch_cause[c]);
     }
     printf("cpu per page (detect + segment): %.1f ms\n", (double)cpu / 1e6 / (double)o.pages);
     status = 0;
