@@ -22,10 +22,12 @@
  * on touching fields), the misread fields by cause, plus detect + segment
  * CPU time per page.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "blotter/eval_detect.h"
 #include "blotter/score.h"
@@ -42,7 +44,8 @@ static const char USAGE[] =
     "consults (by default [models] classify when a cut scorer is used).\n"
     "Prints count and digit box accuracy of the segmentation of the detected\n"
     "fields and the end-to-end accuracy. --dump DIR writes each misread field's\n"
-    "crop, its cut digits outlined, as DIR/pPAGE-NAME-TRUE-READ.png.\n";
+    "crop, its cut digits outlined and below it each digit as the classifier saw it,\n"
+    "as DIR/pPAGE-NAME-TRUE-READ.png.\n";
 
 static const char *pick(const char *opt, const char *conf)
 {
@@ -90,8 +93,10 @@ static int digits_matched(const bl_box *got, int n, const bl_samples_field *f)
     }
 }
 
-/* Writes a misread field's crop (cut digits outlined in gray) as
- * DIR/pPAGE-NAME-VALUE-READ.png for inspection. */
+/* Writes a misread field's crop (cut digits outlined in gray) and, below
+ * it, each digit as the classifier saw it (28 x 28, drawn twice the size)
+ * as DIR/pPAGE-NAME-VALUE-READ.png for inspection. */
+enum { DUMP_ZOOM = 2, DUMP_CELL = BL_MNIST_SIDE * DUMP_ZOOM + 4 };
 static void dump_field(const char *dir, long page, const bl_samples_field *f,
                        const bl_image *clean, const bl_image *raw, bl_box box,
                        const bl_segment_digit *d, int nd, const char *value)
@@ -105,7 +110,14 @@ static void dump_field(const char *dir, long page, const bl_samples_field *f,
     bl_box wide = {x0, y0, x1 - x0, y1 - y0};
     bl_image *crop = bl_image_crop(clean, wide);
     bl_image *before = bl_image_crop(raw, wide);
-    bl_image *g = bl_image_new(crop->width, crop->height);
+    int gw = crop->width > nd * DUMP_CELL ? crop->width : nd * DUMP_CELL;
+    bl_image *g = bl_image_new(gw, crop->height + (nd > 0 ? DUMP_CELL : 0));
+    memset(g->data, 255, (size_t)g->stride * (size_t)g->height);
+    for (int q = 0; q < nd; q++)
+        for (int y = 0; y < BL_MNIST_SIDE * DUMP_ZOOM; y++)
+            for (int x = 0; x < BL_MNIST_SIDE * DUMP_ZOOM; x++)
+                BL_PIX(g, q * DUMP_CELL + x, crop->height + 4 + y) =
+                    (uint8_t)(255 - d[q].pixels[(y / DUMP_ZOOM) * BL_MNIST_SIDE + x / DUMP_ZOOM]);
     for (int y = 0; y < crop->height; y++)
         for (int x = 0; x < crop->width; x++)
             BL_PIX(g, x, y) = BL_PIX(crop, x, y) ? 0 : BL_PIX(before, x, y) ? 200 : 255;
@@ -144,6 +156,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
     int prc = bl_detgen_parse(argc, argv, "blotter eval segment", USAGE, &o);
     if (prc)
         return prc == 1 ? 0 : 2;
+    if (o.dump && mkdir(o.dump, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "blotter eval segment: %s: %s\n", o.dump, strerror(errno));
+        return 1;
+    }
     bl_err err = {0};
     bl_detgen g;
     if (bl_detgen_open(&g, o.data, "test", o.config, &err) != BL_OK) {
@@ -177,7 +193,8 @@ int bl_cmd_eval_segment(int argc, char **argv)
     }
     long true_fields = 0, true_digits = 0, seg_fields = 0, count_ok = 0, touch_fields = 0,
          touch_seg = 0, touch_count_ok = 0, seg_digits = 0, box_ok = 0;
-    long exact = 0, digit_err = 0, touch_exact = 0, cause[CAUSE_N] = {0};
+    long exact = 0, digit_err = 0, touch_exact = 0, cause[CAUSE_N] = {0},
+         touch_cause[CAUSE_N] = {0};
     uint64_t cpu = 0;
     for (long k = 0; k < o.pages; k++) {
         bl_work *work = NULL;
@@ -269,9 +286,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
                 field_exact[match[i]] = strcmp(value, f->value) == 0;
             }
             if (o.verbose && (nd != f->ndigits || (clf && !field_exact[match[i]])))
-                fprintf(stderr, "page %ld: %s '%s' %s%s: %d digits '%s'\n", k, f->name,
+                fprintf(stderr, "page %ld: %s '%s' %s%s: %d digits '%s' (%s)\n", k, f->name,
                         f->value, bl_samples_style_name(f->style),
-                        f->touching ? " touching" : "", nd, value);
+                        f->touching ? " touching" : "", nd, value,
+                        CAUSE_NAME[field_cause[match[i]]]);
             if (o.dump && (nd != f->ndigits || (clf && !field_exact[match[i]])))
                 dump_field(o.dump, k, f, work->page, raw, boxes[i], d, nd, value);
             free(d);
@@ -282,8 +300,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
             true_digits += f->ndigits;
             touch_fields += f->touching;
             exact += field_exact[j];
-            if (!field_exact[j] && clf)
+            if (!field_exact[j] && clf) {
                 cause[field_cause[j]]++;
+                touch_cause[field_cause[j]] += f->touching;
+            }
             touch_exact += f->touching && field_exact[j];
             digit_err += field_err[j];
         }
@@ -315,10 +335,10 @@ int bl_cmd_eval_segment(int argc, char **argv)
                touch_fields ? (double)touch_exact / (double)touch_fields : 0.0, touch_fields);
     }
     if (clf && true_fields > exact) {
-        printf("misread fields by cause (share of all true fields):\n");
+        printf("misread fields by cause (share of all true fields; touching ones):\n");
         for (int c = 0; c < CAUSE_N; c++)
-            printf("  %-34s %5ld  %.4f\n", CAUSE_NAME[c], cause[c],
-                   (double)cause[c] / (double)true_fields);
+            printf("  %-34s %5ld  %.4f  %5ld\n", CAUSE_NAME[c], cause[c],
+                   (double)cause[c] / (double)true_fields, touch_cause[c]);
     }
     printf("cpu per page (detect + segment): %.1f ms\n", (double)cpu / 1e6 / (double)o.pages);
     status = 0;
