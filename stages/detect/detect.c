@@ -88,6 +88,7 @@ enum {
 #define GROUP_GAP_RATIO 1.7
 #define GROUP_MIN_OVERLAP 0.3
 #define GROUP_MIN_HRATIO 0.6 /* a printed bracket beside writing is shorter */
+#define PRINT_STROKE_RATIO 0.6 /* print beside writing: its stroke at most this of the pen's */
 #define LONE_MIN_ASPECT 1.2
 #define ATTACH_BAND 0.3
 #define ATTACH_TOP 0.15 /* above the writing: a detached bar at most this near */
@@ -593,9 +594,35 @@ typedef struct group {
     int members, max_h, alive;
 } group;
 
+static void run_stats(const bl_image *page, bl_box b, double *hmed, double *hcv,
+                      double *vmed, double *ink, double *hmean);
+
+/* Median horizontal run (stroke width) of the ink in b. */
+static double stroke_width(const bl_image *page, bl_box b)
+{
+    double hmed, hcv, vmed, ink, hmean;
+    run_stats(page, b, &hmed, &hcv, &vmed, &ink, &hmean);
+    return hmed;
+}
+
+/* Printed letters beside the writing, not more of it: a group shorter than
+ * GROUP_MIN_HRATIO of its neighbour's digits, standing clear of it (a
+ * broken digit's pieces interleave with their neighbours) and drawn with
+ * a stroke at most PRINT_STROKE_RATIO of theirs. A label's capital is as
+ * tall as the least digit (40 px) and its print is thinner than a pen's
+ * line; a signature's or a small writer's parts share one stroke. */
+static int printed_beside(const bl_image *page, const group *a, const group *b, int gap)
+{
+    const group *lo = a->max_h <= b->max_h ? a : b, *hi = lo == a ? b : a;
+    if (gap <= 0 || lo->max_h >= GROUP_MIN_HRATIO * hi->max_h)
+        return 0;
+    return stroke_width(page, lo->box) <= PRINT_STROKE_RATIO * stroke_width(page, hi->box);
+}
+
 /* Groups joined by the digit rule on their whole boxes (a broken digit's
- * fragments may have joined different neighbours). */
-static void merge_groups(group *g, int ng, int *map)
+ * fragments may have joined different neighbours), except print beside
+ * the writing. */
+static void merge_groups(const bl_image *page, group *g, int ng, int *map)
 {
     for (int merged = 1; merged;) {
         merged = 0;
@@ -609,7 +636,8 @@ static void merge_groups(group *g, int ng, int *map)
                 int overlap = imin(box_bottom(a), box_bottom(b)) - imax(a.y, b.y);
                 int gap = imax(a.x, b.x) - imin(box_right(a), box_right(b));
                 if (overlap < GROUP_MIN_OVERLAP * imin(a.h, b.h) ||
-                    gap >= GROUP_GAP_RATIO * 0.5 * (g[i].max_h + g[j].max_h))
+                    gap >= GROUP_GAP_RATIO * 0.5 * (g[i].max_h + g[j].max_h) ||
+                    printed_beside(page, &g[i], &g[j], gap))
                     continue;
                 g[i].box = box_union(a, b);
                 g[i].members += g[j].members;
@@ -855,7 +883,7 @@ static int candidates(const bl_image *page, const bl_bitmap *ink, bl_detect_regi
         }
     }
     free(parent);
-    merge_groups(g, ng, map);
+    merge_groups(page, g, ng, map);
     for (int i = 0; i < nnodes; i++)
         nodes[i].group = resolve(map, nodes[i].group);
 
