@@ -592,6 +592,7 @@ static int cmp_node_x(const void *pa, const void *pb)
 typedef struct group {
     bl_box box;
     int members, max_h, alive;
+    bl_box first, last; /* the digit members reaching farthest left, right */
 } group;
 
 static void run_stats(const bl_image *page, bl_box b, double *hmed, double *hcv,
@@ -621,7 +622,9 @@ static int printed_beside(const bl_image *page, const group *a, const group *b, 
 
 /* Groups joined by the digit rule on their whole boxes (a broken digit's
  * fragments may have joined different neighbours), except print beside
- * the writing. */
+ * the writing. The gap is judged by the digits facing each other across
+ * it, as two single digits are: one tall digit at the far end of a field
+ * does not stretch its reach to the next field. */
 static void merge_groups(const bl_image *page, group *g, int ng, int *map)
 {
     for (int merged = 1; merged;) {
@@ -635,13 +638,19 @@ static void merge_groups(const bl_image *page, group *g, int ng, int *map)
                 bl_box a = g[i].box, b = g[j].box;
                 int overlap = imin(box_bottom(a), box_bottom(b)) - imax(a.y, b.y);
                 int gap = imax(a.x, b.x) - imin(box_right(a), box_right(b));
+                int facing = a.x <= b.x ? g[i].last.h + g[j].first.h
+                                        : g[j].last.h + g[i].first.h;
                 if (overlap < GROUP_MIN_OVERLAP * imin(a.h, b.h) ||
-                    gap >= GROUP_GAP_RATIO * 0.5 * (g[i].max_h + g[j].max_h) ||
+                    gap >= GROUP_GAP_RATIO * 0.5 * facing ||
                     printed_beside(page, &g[i], &g[j], gap))
                     continue;
                 g[i].box = box_union(a, b);
                 g[i].members += g[j].members;
                 g[i].max_h = imax(g[i].max_h, g[j].max_h);
+                if (g[j].first.x < g[i].first.x)
+                    g[i].first = g[j].first;
+                if (box_right(g[j].last) > box_right(g[i].last))
+                    g[i].last = g[j].last;
                 g[j].alive = 0;
                 map[j] = i;
                 merged = 1;
@@ -872,12 +881,17 @@ static int candidates(const bl_image *page, const bl_bitmap *ink, bl_detect_regi
         if (r == i) {
             nodes[i].group = ng;
             map[ng] = ng;
-            g[ng++] = (group){nodes[i].box, 0, 0, 1};
+            g[ng++] = (group){nodes[i].box, 0, 0, 1, {0, 0, 0, 0}, {0, 0, 0, 0}};
         } else {
             nodes[i].group = nodes[r].group;
             g[nodes[i].group].box = box_union(g[nodes[i].group].box, nodes[i].box);
         }
         if (nodes[i].digit) {
+            group *gi = &g[nodes[i].group];
+            if (!gi->members || nodes[i].box.x < gi->first.x)
+                gi->first = nodes[i].box;
+            if (!gi->members || box_right(nodes[i].box) > box_right(gi->last))
+                gi->last = nodes[i].box;
             g[nodes[i].group].members++;
             g[nodes[i].group].max_h = imax(g[nodes[i].group].max_h, nodes[i].box.h);
         }

@@ -44,3 +44,29 @@ Test(detect_group, a_label_capital_beside_tall_digits_stays_out)
     free(r);
     bl_image_destroy(&page);
 }
+
+/* Two fields side by side, 180 px apart: farther than the grouping gap of
+ * the 100 px digits facing each other across it (1.7 x 100), nearer than
+ * that of the tallest digit of each (1.7 x (140 + 100) / 2). The tall
+ * digit at the far end of the left field does not reach across to the
+ * right one. */
+Test(detect_group, fields_apart_by_their_facing_digits_stay_apart)
+{
+    bl_image *page = bl_image_new(1200, 500);
+    bl_box left = draw_ring(page, 100, 180, 60, 140);
+    for (int i = 1; i < 3; i++)
+        left = draw_union(left, draw_ring(page, 100 + i * 80, 200, 60, 100));
+    bl_box right = {0};
+    for (int i = 0; i < 2; i++)
+        right = draw_union(right, draw_ring(page, left.x + left.w + 180 + i * 80, 205, 60, 100));
+
+    bl_detect_region *r = NULL;
+    int n = 0;
+    cr_assert_eq(bl_detect_candidates(page, &r, &n, NULL), BL_OK);
+    const bl_detect_region *a = region_at(r, n, left), *b = region_at(r, n, right);
+    cr_assert(a && b);
+    draw_assert_box(a->box, left, "the left field");
+    draw_assert_box(b->box, right, "the right field");
+    free(r);
+    bl_image_destroy(&page);
+}
