@@ -238,6 +238,31 @@ done:
     return ret;
 }
 
+/* Whether the pages already in a set's folder are the ones asked for (a
+ * folder left by a run with other --pages or --seed is not silently
+ * reused); 0 with a message naming it if not. */
+static int set_matches(const gate_set *s, const char *truth_path)
+{
+    json_error_t jerr;
+    json_t *truth = json_load_file(truth_path, 0, &jerr);
+    if (!truth) {
+        fprintf(stderr, "blotter train write: %s: %s\n", truth_path, jerr.text);
+        return 0;
+    }
+    json_t *seed = json_object_get(truth, "seed");
+    size_t pages = json_array_size(json_object_get(truth, "pages"));
+    int ok = json_is_integer(seed) && json_integer_value(seed) == s->seed &&
+             pages == (size_t)s->pages;
+    if (!ok)
+        fprintf(stderr,
+                "blotter train write: %s holds %zu pages of seed %lld, not the %d of seed %ld "
+                "asked for; remove its folder or choose another --work\n",
+                truth_path, pages, json_is_integer(seed) ? (long long)json_integer_value(seed) : -1LL,
+                s->pages, s->seed);
+    json_decref(truth);
+    return ok;
+}
+
 /* Makes (or reuses) the set's pages and database, then loads it. */
 static int set_make(gate_set *s, const char *exe, const char *work, const char *config)
 {
@@ -248,6 +273,8 @@ static int set_make(gate_set *s, const char *exe, const char *work, const char *
     snprintf(pages, sizeof pages, "%d", s->pages);
     snprintf(seed, sizeof seed, "%ld", s->seed);
     struct stat sb;
+    if (stat(truth, &sb) == 0 && !set_matches(s, truth))
+        return -1;
     if (stat(truth, &sb) != 0) {
         char *argv[] = {(char *)exe, "samples", "--out", dir, "--pages", pages, "--seed", seed,
                         "--split", (char *)s->split, NULL};
@@ -265,8 +292,16 @@ static int set_make(gate_set *s, const char *exe, const char *work, const char *
             argv[5] = (char *)config;
             argv[6] = dir;
         }
-        if (run_child(argv))
+        if (run_child(argv)) {
+            /* Not reused by the next run as if it were whole. */
+            char side[BL_PATH_MAX + 16];
+            unlink(db);
+            snprintf(side, sizeof side, "%s-wal", db);
+            unlink(side);
+            snprintf(side, sizeof side, "%s-shm", db);
+            unlink(side);
             return -1;
+        }
     }
     return set_load(s, db, truth);
 }
@@ -343,16 +378,16 @@ static void usage(FILE *to)
             "         [--pages N] [--seed S] [--val-pages N] [--val-seed S]\n"
             "         [--check-pages N] [--check-seed S] [--epochs N] [--target R]\n"
             "Trains the review gate on generated pages run through the pipeline.\n"
-            "Defaults: --out models/write-gate.blm --work train-write --pages 300\n"
-            "--seed 1 --val-pages 100 --val-seed 2001 --check-pages 100 --check-seed 4001\n"
+            "Defaults: --out models/write-gate.blm --work train-write --pages 2000\n"
+            "--seed 1 --val-pages 300 --val-seed 2001 --check-pages 100 --check-seed 4001\n"
             "--epochs 40 --target 0.9. Seeds from 5001 on are for evaluation only.\n");
 }
 
 int bl_cmd_train_write(int argc, char **argv)
 {
     const char *out = "models/write-gate.blm", *work = "train-write", *config = NULL;
-    gate_set sets[3] = {{.name = "train", .pages = 300, .seed = 1, .split = "train"},
-                        {.name = "val", .pages = 100, .seed = 2001, .split = "train"},
+    gate_set sets[3] = {{.name = "train", .pages = 2000, .seed = 1, .split = "train"},
+                        {.name = "val", .pages = 300, .seed = 2001, .split = "train"},
                         {.name = "check", .pages = 100, .seed = 4001, .split = "test"}};
     int epochs = 40;
     double target = 0.9;

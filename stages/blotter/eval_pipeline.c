@@ -101,6 +101,8 @@ int bl_eval_pipeline(int argc, char **argv)
         json_object_set_new(o, "digit_accuracy", jfig(s.digit_accuracy));
         json_object_set_new(o, "wrong_flagged_share", jfig(s.wrong_flagged_share));
         json_object_set_new(o, "right_flagged_share", jfig(s.right_flagged_share));
+        json_object_set_new(o, "all_flagged_share", jfig(s.flagged_share));
+        json_object_set_new(o, "flagged_to_catch_90", jfig(s.flag_needed));
         json_object_set_new(o, "touching_exact_accuracy",
                             jfig(s.touching_exact_accuracy));
         json_object_set_new(o, "mean_iou", jfig(s.mean_iou));
@@ -122,6 +124,8 @@ int bl_eval_pipeline(int argc, char **argv)
     line_fig("digit accuracy", s.digit_accuracy);
     line_fig("wrong fields flagged", s.wrong_flagged_share);
     line_fig("right fields flagged", s.right_flagged_share);
+    line_fig("all fields flagged", s.flagged_share);
+    line_fig("flagged to catch 90%", s.flag_needed);
     line_count("touching fields", s.touching_fields);
     line_fig("touching exact accuracy", s.touching_exact_accuracy);
     if (s.other_rows)

@@ -37,6 +37,7 @@ typedef struct srow {
     int page;            /* truth page, or -1 */
     char *value;
     int needs_review;
+    double confidence;
     int x, y, w, h;
     int taken;
 } srow;
@@ -45,6 +46,39 @@ typedef struct cand {
     double iou;
     int t, s;
 } cand;
+
+typedef struct conf_mark {
+    double confidence;
+    int wrong;
+} conf_mark;
+
+static int conf_cmp(const void *pa, const void *pb)
+{
+    const conf_mark *a = pa, *b = pb;
+    return (a->confidence > b->confidence) - (a->confidence < b->confidence);
+}
+
+/* The share of the n matched fields that flagging the least confident
+ * first must flag to catch BL_SCORE_GATE_CATCH of the `wrong` wrong ones:
+ * the gate's quality whatever its threshold. A threshold cannot part
+ * equal confidences, so fields tied with the last one needed are flagged
+ * with it. NAN without wrong fields. */
+static double flag_needed(conf_mark *m, long n, long wrong)
+{
+    if (wrong == 0 || n == 0)
+        return NAN;
+    qsort(m, (size_t)n, sizeof *m, conf_cmp);
+    long caught = 0;
+    for (long k = 0; k < n; k++) {
+        caught += m[k].wrong;
+        if ((double)caught >= BL_SCORE_GATE_CATCH * (double)wrong - 1e-9) {
+            while (k + 1 < n && m[k + 1].confidence == m[k].confidence)
+                k++;
+            return (double)(k + 1) / (double)n;
+        }
+    }
+    return 1.0;
+}
 
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
@@ -193,9 +227,9 @@ static int load_rows(const char *db_path, const char *batch, const tpage *pages,
     sqlite3 *h = bl_db_handle(db);
     sqlite3_stmt *st = NULL;
     const char *sql = batch ? "SELECT source_path, page_index, value, needs_review, "
-                              "x, y, w, h FROM v_fields WHERE batch = ?1"
+                              "x, y, w, h, confidence FROM v_fields WHERE batch = ?1"
                             : "SELECT source_path, page_index, value, needs_review, "
-                              "x, y, w, h FROM v_fields";
+                              "x, y, w, h, confidence FROM v_fields";
     int cap = 64, n = 0, ret = BL_OK;
     srow *rows = bl_xmalloc(sizeof *rows * (size_t)cap);
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -220,6 +254,7 @@ static int load_rows(const char *db_path, const char *batch, const tpage *pages,
         r->y = sqlite3_column_int(st, 5);
         r->w = sqlite3_column_int(st, 6);
         r->h = sqlite3_column_int(st, 7);
+        r->confidence = sqlite3_column_double(st, 8);
         r->taken = 0;
     }
     if (rc != SQLITE_DONE)
@@ -304,11 +339,17 @@ int bl_score_pipeline(const char *db_path, const char *truth_path,
     out->truth_pages = npages;
     out->true_fields = ntf;
     for (int s = 0; s < nrows; s++) {
-        if (rows[s].page >= 0)
+        if (rows[s].page >= 0) {
             out->stored_fields++;
-        else
+            out->flagged += rows[s].needs_review;
+        } else {
             out->other_rows++;
+        }
     }
+    /* Matched fields by confidence, for the share a threshold would have
+     * to flag to catch GATE_CATCH of the wrong ones. */
+    conf_mark *cm = bl_xmalloc(sizeof *cm * (size_t)(ntf ? ntf : 1));
+    long ncm = 0;
     for (int t = 0; t < ntf; t++) {
         long len = (long)strlen(tf[t].value);
         out->true_digits += len;
@@ -322,6 +363,7 @@ int bl_score_pipeline(const char *db_path, const char *truth_path,
         int right = strcmp(r->value, tf[t].value) == 0;
         long d = bl_score_edit_distance(r->value, tf[t].value);
         out->digit_errors += d < len ? d : len;
+        cm[ncm++] = (conf_mark){r->confidence, !right};
         if (right) {
             out->exact++;
             out->right_flagged += r->needs_review;
@@ -332,6 +374,9 @@ int bl_score_pipeline(const char *db_path, const char *truth_path,
         }
     }
     free(match);
+    out->flag_needed = flag_needed(cm, ncm, out->wrong_matched);
+    free(cm);
+    out->flagged_share = ratio(out->flagged, out->stored_fields);
     out->precision = ratio(out->matched, out->stored_fields);
     out->recall = ratio(out->matched, out->true_fields);
     out->exact_accuracy = ratio(out->exact, out->true_fields);

@@ -20,7 +20,11 @@
  *    where a matched field's error is its Levenshtein distance to the truth
  *    (capped at the true length) and a missed field's error is its length;
  *  - review gate: the share of wrong matched fields flagged needs_review
- *    (should be high) and of right matched fields flagged (should be low);
+ *    (should be high), of right matched fields flagged (should be low) and
+ *    of all stored fields flagged; and, whatever the gate's threshold, the
+ *    share of matched fields that flagging the least confident first must
+ *    flag to catch BL_SCORE_GATE_CATCH (90%) of the wrong ones (ties in
+ *    confidence flagged together);
  *  - touching exact accuracy: exact accuracy over the true fields marked
  *    touching.
  * Stored rows whose file and page are not in the truth are counted apart
@@ -36,6 +40,7 @@
 #include "util/util.h"
 
 #define BL_SCORE_IOU_MIN 0.5
+#define BL_SCORE_GATE_CATCH 0.9 /* the review target: wrong fields caught */
 
 typedef struct bl_score {
     long truth_pages;       /* pages in the truth file */
@@ -48,10 +53,13 @@ typedef struct bl_score {
     long digit_errors;      /* summed capped edit distances, misses = length */
     long wrong_matched, wrong_flagged;
     long right_flagged;     /* of the `exact` right fields */
+    long flagged;           /* stored fields flagged needs_review */
     long touching_fields, touching_exact;
     double precision, recall, exact_accuracy, digit_accuracy;
     double wrong_flagged_share, right_flagged_share, touching_exact_accuracy;
     double mean_iou;        /* over matched pairs */
+    double flagged_share;   /* flagged / stored fields */
+    double flag_needed;     /* see above; NAN without wrong fields */
 } bl_score;
 
 /* Scores the rows of db_path (opened read-only; batch NULL: all batches)

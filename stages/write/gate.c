@@ -46,7 +46,7 @@ void bl_gate_features(const bl_gate_field *f, float out[BL_GATE_FEATURES])
     double h = f->box.h > 0 ? f->box.h : 1;
     double min_top = 1, min2_top = 1, sum_top = 0, sum_log = 0, min_margin = 1;
     int doubtful = 0, unclassified = 0, mended = 0;
-    double wsum = 0, wsq = 0, wmax = 0, hmin = 1e9, gap_max = 0, overlap = 0;
+    double wsum = 0, wsq = 0, wmax = 0, hmin = 1e9, gap_max = 0, overlap = 0, deepest = 0;
     for (int k = 0; k < n; k++) {
         /* The chosen class's probability, which is not the classifier's
          * top one where the rule mended the reading, and its margin over
@@ -86,8 +86,12 @@ void bl_gate_features(const bl_gate_field *f, float out[BL_GATE_FEATURES])
             double gap = b.x - (a.x + a.w);
             if (gap > gap_max)
                 gap_max = gap;
-            if (gap < 0)
+            if (gap < 0) {
                 overlap += -gap;
+                double narrow = a.w < b.w ? a.w : b.w;
+                if (narrow > 0 && -gap / narrow > deepest)
+                    deepest = -gap / narrow;
+            }
         }
     }
     char value[256];
@@ -124,6 +128,10 @@ void bl_gate_features(const bl_gate_field *f, float out[BL_GATE_FEATURES])
     out[i++] = passes(&r, BL_RULE_DATE | BL_RULE_TIME);      /* 21 */
     out[i++] = passes(&r, BL_RULE_RANGE);                    /* 22 */
     out[i++] = (float)mended;                                /* 23 digits the rule mended */
+    /* Neighbours cut from one touching pair overlap in x far more than
+     * slanted writing does, and such cuts are the likeliest misreadings. */
+    out[i++] = (float)(overlap / h);                         /* 24 */
+    out[i++] = (float)deepest;                               /* 25 deepest overlap / narrower */
 }
 
 double bl_gate_baseline(const bl_gate_field *f)

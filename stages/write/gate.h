@@ -7,7 +7,9 @@
  * network over BL_GATE_FEATURES numbers computed from what the writer has
  * of a field: the digits' class probabilities (top probability, margin to
  * the second, their product), the digit count, box geometry (the field's
- * aspect, digit widths and gaps relative to the field's height),
+ * aspect, digit widths and gaps relative to the field's height, and how
+ * deeply neighbouring digits' boxes overlap: digits cut from one touching
+ * pair overlap far more than slanted writing does),
  * whether the field's validation rule (rules.h) passes, which of its
  * strong parts (check digit, date or time, range) it passes, and how many
  * digits the rule mended (bl_rules_best_reading). Its head is a
@@ -27,7 +29,7 @@
 #include "msg/msg.h"
 #include "util/util.h"
 
-#define BL_GATE_FEATURES 24
+#define BL_GATE_FEATURES 26
 #define BL_GATE_BASELINE_THRESHOLD 0.9
 
 /* A field as the gate sees it (all borrowed). Boxes in normalised-page

@@ -25,6 +25,7 @@ typedef struct row {
     const char *value;
     bl_box box;
     int review;
+    double conf; /* 0: 0.4 if flagged, else 0.99 */
 } row;
 
 static char dir[256], db_path[300], truth_path[300];
@@ -79,7 +80,7 @@ static void store(const char *batch, const char *path, uint32_t page, int n,
             d->prob[d->cls] = 1;
             f->digit_count++;
         }
-        conf[i] = rows[i].review ? 0.4 : 0.99;
+        conf[i] = rows[i].conf > 0 ? rows[i].conf : rows[i].review ? 0.4 : 0.99;
         review[i] = rows[i].review;
     }
     w.field_count = (uint32_t)n;
@@ -116,10 +117,10 @@ Test(score, perfect_pages_score_one)
 {
     write_truth(TRUTH);
     store("b", "/scans/a.tif", 0, 3,
-          (row[]){{"12345", {100, 100, 300, 80}, 0},
-                  {"678", {100, 300, 200, 80}, 0},
-                  {"9999", {500, 500, 200, 80}, 0}});
-    store("b", "multi.tif", 1, 1, (row[]){{"4242", {100, 100, 200, 80}, 0}});
+          (row[]){{"12345", {100, 100, 300, 80}, 0, 0},
+                  {"678", {100, 300, 200, 80}, 0, 0},
+                  {"9999", {500, 500, 200, 80}, 0, 0}});
+    store("b", "multi.tif", 1, 1, (row[]){{"4242", {100, 100, 200, 80}, 0, 0}});
     bl_score s;
     bl_err err = {0};
     cr_assert_eq(bl_score_pipeline(db_path, truth_path, NULL, &s, &err), BL_OK, "%s",
@@ -147,12 +148,12 @@ static void store_mixed_case(void)
 {
     write_truth(TRUTH);
     store("b", "/x/y/a.tif", 0, 3,
-          (row[]){{"12345", {102, 98, 300, 82}, 0},
-                  {"618", {100, 300, 200, 80}, 1},
-                  {"77", {1500, 1500, 100, 50}, 0}});
-    store("b", "multi.tif", 1, 1, (row[]){{"424", {110, 100, 200, 80}, 0}});
-    store("b", "xa.tif", 0, 1, (row[]){{"12345", {100, 100, 300, 80}, 0}});
-    store("b", "/x/y/a.tif", 1, 1, (row[]){{"1", {100, 100, 300, 80}, 0}});
+          (row[]){{"12345", {102, 98, 300, 82}, 0, 0},
+                  {"618", {100, 300, 200, 80}, 1, 0},
+                  {"77", {1500, 1500, 100, 50}, 0, 0}});
+    store("b", "multi.tif", 1, 1, (row[]){{"424", {110, 100, 200, 80}, 0, 0}});
+    store("b", "xa.tif", 0, 1, (row[]){{"12345", {100, 100, 300, 80}, 0, 0}});
+    store("b", "/x/y/a.tif", 1, 1, (row[]){{"1", {100, 100, 300, 80}, 0, 0}});
 }
 
 Test(score, counts_misses_spurious_and_wrong_digits)
@@ -185,12 +186,44 @@ Test(score, flags_on_right_fields_count_against_the_gate)
 {
     write_truth(TRUTH);
     store("b", "a.tif", 0, 2,
-          (row[]){{"12345", {100, 100, 300, 80}, 1}, {"678", {100, 300, 200, 80}, 0}});
+          (row[]){{"12345", {100, 100, 300, 80}, 1, 0}, {"678", {100, 300, 200, 80}, 0, 0}});
     bl_score s;
     cr_assert_eq(bl_score_pipeline(db_path, truth_path, NULL, &s, NULL), BL_OK);
     cr_assert_eq(s.exact, 2);
     cr_assert_eq(s.right_flagged, 1);
     cr_assert_float_eq(s.right_flagged_share, 0.5, 1e-12);
+}
+
+Test(score, measures_the_gate_without_its_threshold)
+{
+    write_truth(TRUTH);
+    /* Right 12345 at 0.5 and 4242 at 0.95; wrong 618 at 0.3 (flagged) and
+     * 9990 at 0.7 (not flagged); the spurious 77 flagged. Catching 90% of
+     * the two wrong fields, least confident first, flags 618, 12345 and
+     * 9990: 3 of the 4 matched. */
+    store("b", "a.tif", 0, 4,
+          (row[]){{"12345", {100, 100, 300, 80}, 0, 0.5},
+                  {"618", {100, 300, 200, 80}, 1, 0.3},
+                  {"9990", {500, 500, 200, 80}, 0, 0.7},
+                  {"77", {1500, 1500, 100, 50}, 1, 0.2}});
+    store("b", "multi.tif", 1, 1, (row[]){{"4242", {100, 100, 200, 80}, 0, 0.95}});
+    bl_score s;
+    cr_assert_eq(bl_score_pipeline(db_path, truth_path, NULL, &s, NULL), BL_OK);
+    cr_assert_eq(s.stored_fields, 5);
+    cr_assert_eq(s.flagged, 2);
+    cr_assert_float_eq(s.flagged_share, 0.4, 1e-12);
+    cr_assert_float_eq(s.flag_needed, 0.75, 1e-12);
+    cr_assert_float_eq(s.wrong_flagged_share, 0.5, 1e-12);
+}
+
+Test(score, no_wrong_fields_leave_the_gate_measure_undefined)
+{
+    write_truth(TRUTH);
+    store("b", "a.tif", 0, 1, (row[]){{"12345", {100, 100, 300, 80}, 0, 0}});
+    bl_score s;
+    cr_assert_eq(bl_score_pipeline(db_path, truth_path, NULL, &s, NULL), BL_OK);
+    cr_assert(isnan(s.flag_needed));
+    cr_assert_float_eq(s.flagged_share, 0.0, 1e-12);
 }
 
 Test(score, matches_one_to_one_by_best_iou)
@@ -199,9 +232,9 @@ Test(score, matches_one_to_one_by_best_iou)
     /* Two rows over "12345": the better one matches, the other is spurious;
      * a row at IoU below 0.5 never matches. */
     store("b", "a.tif", 0, 3,
-          (row[]){{"12340", {130, 100, 300, 80}, 0},
-                  {"12345", {101, 100, 300, 80}, 0},
-                  {"678", {100, 300, 80, 80}, 0}});
+          (row[]){{"12340", {130, 100, 300, 80}, 0, 0},
+                  {"12345", {101, 100, 300, 80}, 0, 0},
+                  {"678", {100, 300, 80, 80}, 0, 0}});
     bl_score s;
     cr_assert_eq(bl_score_pipeline(db_path, truth_path, NULL, &s, NULL), BL_OK);
     cr_assert_eq(s.stored_fields, 3);
@@ -213,8 +246,8 @@ Test(score, matches_one_to_one_by_best_iou)
 Test(score, batch_selects_rows)
 {
     write_truth(TRUTH);
-    store("good", "a.tif", 0, 1, (row[]){{"12345", {100, 100, 300, 80}, 0}});
-    store("bad", "a.tif", 0, 1, (row[]){{"99999", {100, 100, 300, 80}, 0}});
+    store("good", "a.tif", 0, 1, (row[]){{"12345", {100, 100, 300, 80}, 0, 0}});
+    store("bad", "a.tif", 0, 1, (row[]){{"99999", {100, 100, 300, 80}, 0, 0}});
     bl_score s;
     cr_assert_eq(bl_score_pipeline(db_path, truth_path, "good", &s, NULL), BL_OK);
     cr_assert_eq(s.stored_fields, 1);
@@ -226,7 +259,7 @@ Test(score, batch_selects_rows)
 
 Test(score, refuses_malformed_truth_and_missing_files)
 {
-    store("b", "a.tif", 0, 1, (row[]){{"1", {1, 1, 1, 1}, 0}});
+    store("b", "a.tif", 0, 1, (row[]){{"1", {1, 1, 1, 1}, 0, 0}});
     bl_score s;
     bl_err err = {0};
     write_truth("{\"pages\": [{\"file\": \"a.tif\", \"page_index\": 0, \"fields\": "
@@ -289,6 +322,9 @@ Test(score, command_prints_text_and_json)
     cr_assert(strstr(out, "field exact accuracy:      0.2500\n"), "%s", out);
     cr_assert(strstr(out, "digit accuracy:            0.6250\n"), "%s", out);
     cr_assert(strstr(out, "wrong fields flagged:      0.5000\n"), "%s", out);
+    cr_assert(strstr(out, "all fields flagged:        0.2500\n"), "%s", out);
+    /* 618 at 0.4, then 424 tied with the right 12345 at 0.99: all three. */
+    cr_assert(strstr(out, "flagged to catch 90%:      1.0000\n"), "%s", out);
     cr_assert(strstr(out, "touching exact accuracy:   0.0000\n"), "%s", out);
 
     char *jargv[] = {"pipeline", "--db", db_path, "--truth", truth_path, "--json",
@@ -300,6 +336,8 @@ Test(score, command_prints_text_and_json)
     cr_assert_float_eq(json_real_value(json_object_get(o, "field_recall")), 0.75, 1e-9);
     cr_assert_float_eq(json_real_value(json_object_get(o, "digit_accuracy")), 0.625, 1e-9);
     cr_assert_eq(json_integer_value(json_object_get(o, "matched_fields")), 3);
+    cr_assert_float_eq(json_real_value(json_object_get(o, "all_flagged_share")), 0.25, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(o, "flagged_to_catch_90")), 1.0, 1e-9);
     cr_assert_eq(json_integer_value(json_object_get(o, "true_fields")), 4);
     json_decref(o);
 

@@ -69,6 +69,22 @@ Test(gate, features_name_the_strong_rules_and_the_mended_digits)
     cls[2] = 7;
 }
 
+Test(gate, features_measure_how_deeply_neighbours_overlap)
+{
+    float x[BL_GATE_FEATURES];
+    bl_gate_field f = field("");
+    bl_gate_features(&f, x);
+    cr_expect_float_eq(x[24], 0.0f, 1e-6, "digits 2 px apart do not overlap");
+    cr_expect_float_eq(x[25], 0.0f, 1e-6);
+    /* The last two cut from one pair: the third starts 15 px into the
+     * second (20 px wide), the first two overlap by 2 px. */
+    bl_box cut[3] = {{0, 0, 20, 30}, {18, 0, 20, 30}, {23, 0, 24, 30}};
+    bl_gate_field g = {"", {0, 0, 47, 30}, 3, prob, cls, cut};
+    bl_gate_features(&g, x);
+    cr_expect_float_eq(x[24], 17.0f / 30.0f, 1e-6, "2 + 15 px over the field's height");
+    cr_expect_float_eq(x[25], 0.75f, 1e-6, "15 px of the narrower 20");
+}
+
 Test(gate, baseline_is_the_product_and_zero_on_a_failed_rule)
 {
     bl_gate_field f = field("");

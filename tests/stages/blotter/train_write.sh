@@ -1,0 +1,45 @@
+#!/bin/sh
+# `blotter train write` refuses to reuse a work folder whose pages are not
+# the ones asked for (other --pages or --seed), naming the folder, before
+# generating or running anything; evaluation seeds are refused too.
+# A pipeline run that fails (here: the writer's gate file is not a model)
+# leaves no database behind to be taken for a whole one next time.
+# Usage: train_write.sh BLOTTER CONFIG   (the last part needs MNIST)
+set -eu
+blotter=$1
+config=$2
+tmp=$(mktemp -d /tmp/bl-train-write-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+mkdir -p "$tmp/w/train"
+printf '{"seed": 1, "pages": [{"file": "page-001.tif", "page_index": 0, "fields": []}]}\n' \
+    >"$tmp/w/train/truth.json"
+if "$blotter" train write --work "$tmp/w" --pages 2 --out "$tmp/g.blm" 2>"$tmp/err"; then
+    echo "a folder of 1 page was taken for 2"; exit 1
+fi
+cat "$tmp/err"
+grep -q "$tmp/w/train/truth.json holds 1 pages of seed 1, not the 2 of seed 1" "$tmp/err"
+if "$blotter" train write --work "$tmp/w" --pages 1 --seed 3 --out "$tmp/g.blm" 2>"$tmp/err"; then
+    echo "a folder of seed 1 was taken for seed 3"; exit 1
+fi
+grep -q "not the 1 of seed 3" "$tmp/err"
+[ ! -e "$tmp/g.blm" ] || { echo "a model was written"; exit 1; }
+if "$blotter" train write --work "$tmp/e" --seed 5001 --pages 1 2>"$tmp/err"; then
+    echo "an evaluation seed was accepted"; exit 1
+fi
+grep -q "5001" "$tmp/err"
+
+if [ -f "$(dirname "$config")/data/mnist/train-images-idx3-ubyte" ]; then
+    src=$(cd "$(dirname "$config")" && pwd)
+    sed -e "s|= models/|= $src/models/|" -e "s|^write = .*write-gate.blm|write = $tmp/bad.blm|" \
+        -e "s|^templates = templates|templates = $src/templates|" "$config" >"$tmp/bad.conf"
+    echo "not a model" >"$tmp/bad.blm"
+    if "$blotter" train write --work "$tmp/r" --pages 1 --config "$tmp/bad.conf" \
+        --out "$tmp/g.blm" >"$tmp/out" 2>&1; then
+        cat "$tmp/out"; echo "a run with a broken gate file succeeded"; exit 1
+    fi
+    grep -q "bad.blm" "$tmp/out" || { cat "$tmp/out"; echo "the bad file is not named"; exit 1; }
+    [ -f "$tmp/r/train/truth.json" ] || { echo "no pages were made"; exit 1; }
+    [ ! -e "$tmp/r/train.db" ] || { echo "the failed run's database was left"; exit 1; }
+fi
+echo "train_write: refusals named"
