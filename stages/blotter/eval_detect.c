@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "detect/detect.h"
+#include "nn/nn.h"
 #include "ingest/ingest.h"
 
 int bl_detgen_parse(int argc, char **argv, const char *cmd, const char *usage,
@@ -297,6 +298,9 @@ int bl_cmd_eval_detect(int argc, char **argv)
     int prc = bl_detgen_parse(argc, argv, "blotter eval detect", USAGE, &o);
     if (prc)
         return prc == 1 ? 0 : 2;
+    /* One thread, as the stage processes run: the CPU per page is theirs,
+     * not OpenBLAS's worker threads waiting on small products. */
+    bl_nn_set_threads(1);
     bl_err err = {0};
     bl_detgen g;
     if (bl_detgen_open(&g, o.data, "test", o.config, &err) != BL_OK) {

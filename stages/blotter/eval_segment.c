@@ -33,6 +33,7 @@
 #include "blotter/score.h"
 #include "classify/classify.h"
 #include "detect/detect.h"
+#include "nn/nn.h"
 #include "segment/segment.h"
 
 static const char USAGE[] =
@@ -156,6 +157,9 @@ int bl_cmd_eval_segment(int argc, char **argv)
     int prc = bl_detgen_parse(argc, argv, "blotter eval segment", USAGE, &o);
     if (prc)
         return prc == 1 ? 0 : 2;
+    /* One thread, as the stage processes run: the CPU per page is theirs,
+     * not OpenBLAS's worker threads waiting on small products. */
+    bl_nn_set_threads(1);
     if (o.dump && mkdir(o.dump, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "blotter eval segment: %s: %s\n", o.dump, strerror(errno));
         return 1;
