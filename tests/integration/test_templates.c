@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../stages/detect/draw.h"
 #include "image/image.h"
 #include "run_cmd.h"
 
@@ -39,29 +40,10 @@ static void remove_tmp(void)
 
 TestSuite(templates, .init = make_tmp, .fini = remove_tmp, .timeout = 300);
 
-static void fill(bl_image *img, int x, int y, int w, int h)
-{
-    for (int yy = y; yy < y + h; yy++)
-        for (int xx = x; xx < x + w; xx++)
-            BL_PIX(img, xx, yy) = 1;
-}
-
-static void ring(bl_image *img, int x, int y, int w, int h)
-{
-    double rx = w / 2.0, ry = h / 2.0, t = h / 10.0;
-    for (int yy = 0; yy < h; yy++)
-        for (int xx = 0; xx < w; xx++) {
-            double dx = (xx + 0.5 - rx) / rx, dy = (yy + 0.5 - ry) / ry;
-            double ix = (xx + 0.5 - rx) / (rx - t), iy = (yy + 0.5 - ry) / (ry - t);
-            if (dx * dx + dy * dy <= 1.0 && ix * ix + iy * iy > 1.0)
-                BL_PIX(img, x + xx, y + yy) = 1;
-        }
-}
-
 static void digits(bl_image *img, int x, int y, int n)
 {
     for (int i = 0; i < n; i++)
-        ring(img, x + i * 60, y + (i % 2) * 3, 45, 70);
+        draw_ring(img, x + i * 60, y + (i % 2) * 3, 45, 70);
 }
 
 /* The arrest template's page (tests/data/templates/good/a_arrest.ini),
@@ -69,19 +51,19 @@ static void digits(bl_image *img, int x, int y, int n)
 static void write_page(const char *path, int dx, int dy)
 {
     bl_image *p = bl_image_new(2480, 3508);
-    fill(p, 230 + dx, 585 + dy, 2020, 5);
-    fill(p, 900 + dx, 3100 + dy, 900, 3);
-    fill(p, 230 + dx, 800 + dy, 820, 4);
-    fill(p, 230 + dx, 1000 + dy, 820, 4);
-    fill(p, 230 + dx, 800 + dy, 4, 204);
-    fill(p, 1046 + dx, 800 + dy, 4, 204);
-    fill(p, 1150 + dx, 1000 + dy, 500, 4);
-    fill(p, 1750 + dx, 700 + dy, 500, 4);
-    fill(p, 1750 + dx, 1316 + dy, 500, 4);
-    fill(p, 1750 + dx, 700 + dy, 4, 620);
-    fill(p, 2246 + dx, 700 + dy, 4, 620);
-    fill(p, 230 + dx, 1600 + dy, 600, 4);
-    fill(p, 1000 + dx, 1600 + dy, 700, 4);
+    draw_fill(p, (bl_box){230 + dx, 585 + dy, 2020, 5});
+    draw_fill(p, (bl_box){900 + dx, 3100 + dy, 900, 3});
+    draw_fill(p, (bl_box){230 + dx, 800 + dy, 820, 4});
+    draw_fill(p, (bl_box){230 + dx, 1000 + dy, 820, 4});
+    draw_fill(p, (bl_box){230 + dx, 800 + dy, 4, 204});
+    draw_fill(p, (bl_box){1046 + dx, 800 + dy, 4, 204});
+    draw_fill(p, (bl_box){1150 + dx, 1000 + dy, 500, 4});
+    draw_fill(p, (bl_box){1750 + dx, 700 + dy, 500, 4});
+    draw_fill(p, (bl_box){1750 + dx, 1316 + dy, 500, 4});
+    draw_fill(p, (bl_box){1750 + dx, 700 + dy, 4, 620});
+    draw_fill(p, (bl_box){2246 + dx, 700 + dy, 4, 620});
+    draw_fill(p, (bl_box){230 + dx, 1600 + dy, 600, 4});
+    draw_fill(p, (bl_box){1000 + dx, 1600 + dy, 700, 4});
     digits(p, 300 + dx, 870 + dy, 8);   /* arrest_number */
     digits(p, 1200 + dx, 900 + dy, 6);  /* date */
     digits(p, 300 + dx, 2300 + dy, 4);  /* a margin note: no field */

@@ -7,27 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blm/blm.h"
 #include "classify/classify.h"
+#include "../mnist_test_digits.h"
 #include "mnist/mnist.h"
 #include "nn/nn.h"
 
 #define MODEL BL_SOURCE_DIR "/models/classify-cnn.blm"
-#define DATA BL_SOURCE_DIR "/data/mnist"
 
-static bl_mnist *load_test_digits(void)
-{
-    struct stat st;
-    if (stat(DATA "/t10k-images-idx3-ubyte", &st) != 0)
-        return NULL;
-    bl_err err = {0};
-    bl_mnist *m = bl_mnist_load(DATA, "test", &err);
-    cr_assert_not_null(m, "%s", err.msg);
-    return m;
-}
 
 static void setup(void) { bl_nn_set_threads(1); }
 
@@ -35,7 +24,7 @@ Test(classify, shipped_model_reads_the_first_500_test_digits, .init = setup)
 {
     bl_mnist *set = load_test_digits();
     if (!set)
-        cr_skip_test("%s absent (run `blotter data mnist`)", DATA);
+        cr_skip_test("%s absent (run `blotter data mnist`)", BL_TEST_MNIST_DIR);
     bl_err err = {0};
     bl_classifier *c = bl_classifier_load(MODEL, &err);
     cr_assert_not_null(c, "%s", err.msg);
@@ -65,7 +54,7 @@ Test(classify, batch_size_does_not_change_answers, .init = setup)
 {
     bl_mnist *set = load_test_digits();
     if (!set)
-        cr_skip_test("%s absent", DATA);
+        cr_skip_test("%s absent", BL_TEST_MNIST_DIR);
     bl_err err = {0};
     bl_classifier *c = bl_classifier_load(MODEL, &err);
     cr_assert_not_null(c, "%s", err.msg);

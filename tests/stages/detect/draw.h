@@ -19,18 +19,24 @@ static inline void draw_fill(bl_image *img, bl_box b)
                 BL_PIX(img, x, y) = 1;
 }
 
-/* A digit-like blob: an elliptical ring with a stroke about a tenth of its
- * height, filling its box the way a hand-written 0 does. Its box. */
-static inline bl_box draw_ring(bl_image *img, int x, int y, int w, int h)
+/* Whether pixel (xx, yy) of a w x h box is ink of a digit-like ring: an
+ * ellipse with a stroke about a tenth of its height, filling its box the
+ * way a hand-written 0 does. */
+static inline int ring_ink(int w, int h, int xx, int yy)
 {
     double rx = w / 2.0, ry = h / 2.0, t = h / 10.0;
+    double dx = (xx + 0.5 - rx) / rx, dy = (yy + 0.5 - ry) / ry;
+    double ix = (xx + 0.5 - rx) / (rx - t), iy = (yy + 0.5 - ry) / (ry - t);
+    return dx * dx + dy * dy <= 1.0 && ix * ix + iy * iy > 1.0;
+}
+
+/* A ring (ring_ink) drawn with its box at (x, y). Its box. */
+static inline bl_box draw_ring(bl_image *img, int x, int y, int w, int h)
+{
     for (int yy = 0; yy < h; yy++)
-        for (int xx = 0; xx < w; xx++) {
-            double dx = (xx + 0.5 - rx) / rx, dy = (yy + 0.5 - ry) / ry;
-            double ix = (xx + 0.5 - rx) / (rx - t), iy = (yy + 0.5 - ry) / (ry - t);
-            if (dx * dx + dy * dy <= 1.0 && ix * ix + iy * iy > 1.0)
+        for (int xx = 0; xx < w; xx++)
+            if (ring_ink(w, h, xx, yy))
                 BL_PIX(img, x + xx, y + yy) = 1;
-        }
     return (bl_box){x, y, w, h};
 }
 

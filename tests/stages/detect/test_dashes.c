@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "detect/dashes.h"
+#include "draw.h"
 #include "image/bitmap.h"
 
 enum { W = 1200, H = 900 };
@@ -58,17 +59,13 @@ static long marked(const bl_bitmap *lines, int x0, int y0, int w, int h)
     return n;
 }
 
-/* A digit-like ring with a stroke a tenth of its height. */
+/* A digit-like ring (draw.h) on a bitmap. */
 static void ring(bl_bitmap *b, int x, int y, int w, int h)
 {
-    double rx = w / 2.0, ry = h / 2.0, t = h / 10.0;
     for (int yy = 0; yy < h; yy++)
-        for (int xx = 0; xx < w; xx++) {
-            double dx = (xx + 0.5 - rx) / rx, dy = (yy + 0.5 - ry) / ry;
-            double ix = (xx + 0.5 - rx) / (rx - t), iy = (yy + 0.5 - ry) / (ry - t);
-            if (dx * dx + dy * dy <= 1.0 && ix * ix + iy * iy > 1.0)
+        for (int xx = 0; xx < w; xx++)
+            if (ring_ink(w, h, xx, yy))
                 set_px(b, x + xx, y + yy);
-        }
 }
 
 Test(dashes, finds_thin_dashed_lines_across_and_down)

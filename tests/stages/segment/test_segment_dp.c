@@ -8,27 +8,16 @@
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "image/image.h"
+#include "../mnist_test_digits.h"
 #include "mnist/mnist.h"
 #include "segment/segment.h"
 
-#define DATA BL_SOURCE_DIR "/data/mnist"
 #define CUTS BL_SOURCE_DIR "/models/segment-cuts.blm"
 #define CLASSIFY BL_SOURCE_DIR "/models/classify-cnn.blm"
 enum { SCALE = 3, SIDE = BL_MNIST_SIDE * SCALE };
 
-static bl_mnist *load_test_digits(void)
-{
-    struct stat st;
-    if (stat(DATA "/t10k-images-idx3-ubyte", &st) != 0)
-        return NULL;
-    bl_err err = {0};
-    bl_mnist *m = bl_mnist_load(DATA, "test", &err);
-    cr_assert_not_null(m, "%s", err.msg);
-    return m;
-}
 
 static const uint8_t *digit(const bl_mnist *m, int i) { return m->images + (size_t)i * 784; }
 
@@ -67,7 +56,7 @@ Test(segment_dp, a_touching_pair_is_cut_where_the_digits_meet)
 {
     bl_mnist *m = load_test_digits();
     if (!m)
-        cr_skip_test("%s absent (run `blotter data mnist`)", DATA);
+        cr_skip_test("%s absent (run `blotter data mnist`)", BL_TEST_MNIST_DIR);
     bl_err err = {0};
     bl_segment *s = bl_segment_new(CUTS, CLASSIFY, &err);
     cr_assert_not_null(s, "%s", err.msg);
