@@ -54,6 +54,8 @@ struct bl_tiff_reader {
     char broken[BL_ERR_MSG_MAX];
 };
 
+/* fmt and ap are libtiff's: a printf format and its arguments. */
+__attribute__((format(printf, 3, 0)))
 static void keep_first(char *slot, const char *path, const char *fmt,
                        va_list ap)
 {
@@ -69,6 +71,7 @@ static void keep_first(char *slot, const char *path, const char *fmt,
 
 /* Both handlers return 1 (handled), which keeps libtiff from also calling
  * its global handlers, the ones that print to stderr. */
+__attribute__((format(printf, 4, 0)))
 static int on_tiff_error(TIFF *tif, void *user, const char *module,
                          const char *fmt, va_list ap)
 {
@@ -82,6 +85,7 @@ static int on_tiff_error(TIFF *tif, void *user, const char *module,
 /* Warnings are kept but mostly ignored: unknown tags and odd but readable
  * fields are routine in scanner output. Only the CCITT decoders' warnings
  * matter (see read_gray_strips). */
+__attribute__((format(printf, 4, 0)))
 static int on_tiff_warning(TIFF *tif, void *user, const char *module,
                            const char *fmt, va_list ap)
 {
