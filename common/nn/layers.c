@@ -383,4 +383,32 @@ void bl_nn_bce_backward(float *dprobs, const float *probs, const int32_t *labels
         }
 }
 
+float bl_nn_bce_multi_forward(const float *probs, const int32_t *targets, int B, int NC)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < (size_t)B * NC; i++) {
+        if (targets[i] < 0)
+            continue;
+        double p = clip_prob(probs[i]);
+        sum -= targets[i] ? log(p) : log(1.0 - p);
+    }
+    return (float)(sum / ((double)B * NC));
+}
+
+void bl_nn_bce_multi_backward(float *dprobs, const float *probs, const int32_t *targets, int B,
+                              int NC)
+{
+    float inv = 1.0f / ((float)B * (float)NC);
+    for (size_t i = 0; i < (size_t)B * NC; i++) {
+        float p = probs[i];
+        float slope = p * (1.0f - p);
+        if (targets[i] < 0) {
+            dprobs[i] = 0.0f;
+            continue;
+        }
+        /* The sigmoid's backward multiplies by p (1 - p) again. */
+        dprobs[i] = (p - (float)targets[i]) / (slope > 1e-7f ? slope : 1e-7f) * inv;
+    }
+}
+
 void bl_nn_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }

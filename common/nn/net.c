@@ -490,7 +490,8 @@ float bl_nn_net_backward(bl_nn_net *self, const int32_t *labels, bl_nn_loss loss
 {
     int B = self->cur_B;
     int NC = self->classes;
-    if (B == 0 || (loss == BL_NN_LOSS_CCE && !self->softmax_head))
+    if (B == 0 || (loss == BL_NN_LOSS_CCE && !self->softmax_head) ||
+        (loss == BL_NN_LOSS_BCE_MULTI && self->softmax_head))
         return -1.0f; /* programmer error; callers check the head first */
     memset(self->grads, 0, self->n_params * sizeof(float));
     float *dfinal = self->dacts[self->n_layers];
@@ -506,8 +507,13 @@ float bl_nn_net_backward(bl_nn_net *self, const int32_t *labels, bl_nn_loss loss
         }
     } else {
         const float *out = self->acts[self->n_layers];
-        value = bl_nn_bce_forward(out, labels, B, NC);
-        bl_nn_bce_backward(dfinal, out, labels, B, NC);
+        if (loss == BL_NN_LOSS_BCE_MULTI) {
+            value = bl_nn_bce_multi_forward(out, labels, B, NC);
+            bl_nn_bce_multi_backward(dfinal, out, labels, B, NC);
+        } else {
+            value = bl_nn_bce_forward(out, labels, B, NC);
+            bl_nn_bce_backward(dfinal, out, labels, B, NC);
+        }
     }
     for (int i = self->n_layers - 1; i >= self->first_trainable; i--) {
         const layer *l = &self->layers[i];

@@ -149,6 +149,14 @@ void bl_nn_softmax_cce_backward(float *dlogits, const float *probs, const int32_
 float bl_nn_bce_forward(const float *probs, const int32_t *labels, int B, int NC);
 void bl_nn_bce_backward(float *dprobs, const float *probs, const int32_t *labels, int B,
                         int NC);
+/* Binary cross-entropy of independent sigmoid outputs against a target per
+ * output: targets (B, NC) hold 1, 0, or -1 for an output that does not
+ * count. Averaged over B*NC. The gradient w.r.t. probs is scaled so that,
+ * through the sigmoid, the logits get (p - y) / (B*NC) without vanishing
+ * where the sigmoid saturates. */
+float bl_nn_bce_multi_forward(const float *probs, const int32_t *targets, int B, int NC);
+void bl_nn_bce_multi_backward(float *dprobs, const float *probs, const int32_t *targets, int B,
+                              int NC);
 
 /* ---- optimisers -------------------------------------------------------- */
 
@@ -207,7 +215,9 @@ void bl_nn_optim_step(bl_nn_optim *self, float *params, const float *grads);
 #define BL_NN_MAX_LAYERS 64
 #define BL_NN_MAX_PARAMS (64u << 20) /* floats, a sanity limit */
 
-typedef enum { BL_NN_LOSS_CCE, BL_NN_LOSS_BCE } bl_nn_loss;
+/* BL_NN_LOSS_BCE_MULTI (sigmoid heads only): labels are (B, classes)
+ * targets, bl_nn_bce_multi_forward. */
+typedef enum { BL_NN_LOSS_CCE, BL_NN_LOSS_BCE, BL_NN_LOSS_BCE_MULTI } bl_nn_loss;
 
 typedef struct bl_nn_net bl_nn_net;
 
@@ -240,8 +250,8 @@ const float *bl_nn_net_forward(bl_nn_net *self, const float *x, int B, bool trai
                                bl_nn_rng *rng);
 
 /* After a training forward: zeroes the gradients, computes the mean loss
- * against labels (B) and backpropagates into bl_nn_net_grads. CCE needs a
- * softmax head. */
+ * against labels (B; (B, classes) targets for BCE_MULTI) and backpropagates
+ * into bl_nn_net_grads. CCE needs a softmax head, BCE_MULTI a sigmoid one. */
 float bl_nn_net_backward(bl_nn_net *self, const int32_t *labels, bl_nn_loss loss);
 
 /* Adds the named parameter tensors to a model file. */

@@ -411,6 +411,62 @@ Test(nn, mlp_with_sigmoid_head_and_bce_gradients)
     net_check("dense7r-dense5s-dense3s", 1, BL_NN_LOSS_BCE);
 }
 
+/* Per-output targets (1, 0, or -1: not counted) for a sigmoid head. */
+static int32_t multi_targets[2 * 3] = {1, 0, -1, -1, 1, 0};
+
+static double net_loss_multi(void *ctx)
+{
+    (void)ctx;
+    const float *probs = bl_nn_net_forward(nt.net, nt.x, 2, false, NULL);
+    return bl_nn_bce_multi_forward(probs, multi_targets, 2, 3);
+}
+
+Test(nn, sigmoid_head_per_output_bce_gradients)
+{
+    bl_err err = {0};
+    const char *spec = "conv3x3-pool-dense5-dense3s";
+    nt.net = bl_nn_net_new(spec, 1, 8, 8, &err);
+    cr_assert_not_null(nt.net, "%s", err.msg);
+    bl_nn_rng rng;
+    bl_nn_rng_seed(&rng, 7);
+    bl_nn_net_init(nt.net, &rng);
+    float *p = bl_nn_net_params(nt.net);
+    size_t np = bl_nn_net_num_params(nt.net);
+    for (size_t i = 0; i < np; i++)
+        p[i] += 0.05f * bl_nn_rng_normal(&rng);
+    for (int i = 0; i < 2 * 64; i++)
+        nt.x[i] = bl_nn_rng_uniform(&rng);
+    bl_nn_net_forward(nt.net, nt.x, 2, true, &rng);
+    float loss = bl_nn_net_backward(nt.net, multi_targets, BL_NN_LOSS_BCE_MULTI);
+    cr_assert_float_eq(loss, (float)net_loss_multi(NULL), 1e-6);
+    float *g = bl_xmalloc(np * sizeof(float));
+    memcpy(g, bl_nn_net_grads(nt.net), np * sizeof(float));
+    check_grad(spec, p, np, g, net_loss_multi, NULL, 1e-3f, 2e-3, 5e-2);
+    free(g);
+    /* A softmax head takes no per-output targets. */
+    bl_nn_net_destroy(&nt.net);
+    nt.net = bl_nn_net_new("dense3", 1, 8, 8, &err);
+    cr_assert_not_null(nt.net, "%s", err.msg);
+    bl_nn_net_forward(nt.net, nt.x, 2, true, &rng);
+    cr_assert_lt(bl_nn_net_backward(nt.net, multi_targets, BL_NN_LOSS_BCE_MULTI), 0.0f);
+    bl_nn_net_destroy(&nt.net);
+}
+
+Test(nn, per_output_bce_skips_uncounted_outputs)
+{
+    float probs[4] = {0.8f, 0.3f, 0.5f, 0.9f};
+    int32_t t[4] = {1, 0, -1, -1};
+    double want = -(log(0.8) + log(0.7)) / 4;
+    cr_assert_float_eq(bl_nn_bce_multi_forward(probs, t, 1, 4), (float)want, 1e-6);
+    float d[4];
+    bl_nn_bce_multi_backward(d, probs, t, 1, 4);
+    cr_assert_eq(d[2], 0.0f);
+    cr_assert_eq(d[3], 0.0f);
+    /* Through the sigmoid the logit gets (p - y) / (B * NC). */
+    cr_assert_float_eq(d[0] * 0.8f * 0.2f, (0.8f - 1.0f) / 4, 1e-6);
+    cr_assert_float_eq(d[1] * 0.3f * 0.7f, 0.3f / 4, 1e-6);
+}
+
 Test(nn, spec_grammar_canonicalises)
 {
     bl_err err = {0};
