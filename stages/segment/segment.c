@@ -56,10 +56,21 @@
  *  6. Each digit is rebuilt from its own pixels only (its components, and
  *     its stretch of u between cuts) and normalised with
  *     bl_image_mnist_normalize.
+ *  7. When the segment model file holds a digit separator (separate.h: a
+ *     small network that says, pixel by pixel, which ink of a run of
+ *     touching digits is its leftmost digit's) and the classifier is
+ *     loaded: with a known count, the field as the separator alone takes
+ *     its wide pieces apart stands instead when its count fits and its
+ *     digits read better (the sum of log P(best class) over the digits the
+ *     two readings do not share); two neighbours cut apart through
+ *     connected ink are taken apart again by the separator when its pair
+ *     reads better; and a wide digit the separator sees as two becomes two
+ *     when the count allows one more and each reads with P >= SEP_SURE.
  *
- * Limits: cuts are straight (slanted) lines, so digits that overlap deeply
- * are cut roughly (the global choice of step 5 finds the right count more
- * often but cannot cut better than its candidates); a single-digit piece's split depends on the classifier
+ * Limits: without a separator, cuts are straight (slanted) lines, so
+ * digits that overlap deeply are cut roughly (the global choice of step 5
+ * finds the right count more often but cannot cut better than its
+ * candidates); a single-digit piece's split depends on the classifier
  * being surer of the parts than of the whole; digits whose boxes meet
  * without touching are merged when together they are no wider than one.
  */
@@ -75,6 +86,7 @@
 #include "blm/blm.h"
 #include "classify/classify.h"
 #include "nn/nn.h"
+#include "segment/separate.h"
 
 enum {
     SPECK_PIXELS = 6,
@@ -107,6 +119,13 @@ enum {
 #define SLANT_LO -0.3
 #define SLANT_HI 0.6
 #define SLANT_STEP 0.05
+#define SEP_PART_MIN 0.1 /* a separated digit holds at least this of the pair */
+#define SEP_MARGIN 0.0   /* log P the separated pair must gain */
+#define SEP_WIDE 0.8     /* digits this wide (x height) may be two */
+#define SEP_SPLIT_MIN 0.2 /* ... when each of the two holds this much ink */
+#define SEP_SURE 0.9      /* ... and each reads with this P(best class) */
+#define SEP_FIELD_MARGIN 0.0 /* log P the separator's whole field must gain */
+#define SEP_FIELD_WIDE 0.8 /* pieces this wide in u (x height) are taken apart */
 
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
@@ -180,6 +199,15 @@ static void piece_refit(piece *p, const geom *g)
     p->box = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
     p->u0 = u0;
     p->u1 = u1 + 1;
+}
+
+/* Marks p's pixels as digit id's in owner (crop-sized). */
+static void mark_owner(const piece *p, const geom *g, uint8_t *owner, int id)
+{
+    for (int y = p->box.y; y < p->box.y + p->box.h; y++)
+        for (int x = p->box.x; x < p->box.x + p->box.w; x++)
+            if (owns(p, g, x, y))
+                owner[(size_t)y * (size_t)g->W + (size_t)x] = (uint8_t)id;
 }
 
 static bl_box box_union(bl_box a, bl_box b)
@@ -466,6 +494,7 @@ struct bl_segment {
     bl_nn_net *cut;
     float mean[BL_SEGMENT_CUT_FEATURES], sd[BL_SEGMENT_CUT_FEATURES];
     bl_classifier *clf;
+    bl_separator *sep; /* NULL: the model file holds none */
     char id[64];
 };
 
@@ -493,7 +522,13 @@ bl_segment *bl_segment_new(const char *cut_model, const char *classify_model, bl
         bl_blm *m = bl_blm_load(cut_model, BL_SEGMENT_MODEL_KIND, err);
         if (!m)
             goto fail;
-        self->cut = bl_nn_net_from_blm(m, 1, 1, BL_SEGMENT_CUT_FEATURES, cut_model, err);
+        if (bl_separator_from_blm(m, cut_model, &self->sep, err) != BL_OK) {
+            bl_blm_destroy(&m);
+            goto fail;
+        }
+        bl_blm *cuts_only = bl_separator_strip(m);
+        self->cut = bl_nn_net_from_blm(cuts_only, 1, 1, BL_SEGMENT_CUT_FEATURES, cut_model, err);
+        bl_blm_destroy(&cuts_only);
         if (self->cut && bl_nn_net_classes(self->cut) != 2) {
             bl_err_set(err, BL_EFORMAT, "%s: model has %d classes, a cut scorer needs 2",
                        cut_model, bl_nn_net_classes(self->cut));
@@ -529,6 +564,7 @@ bl_segment *bl_segment_new(const char *cut_model, const char *classify_model, bl
     return self;
 fail:
     bl_nn_net_destroy(&self->cut);
+    bl_separator_destroy(&self->sep);
     free(self);
     return NULL;
 }
@@ -538,6 +574,7 @@ void bl_segment_destroy(bl_segment **self)
     if (!self || !*self)
         return;
     bl_nn_net_destroy(&(*self)->cut);
+    bl_separator_destroy(&(*self)->sep);
     bl_classifier_destroy(&(*self)->clf);
     free(*self);
     *self = NULL;
@@ -1175,9 +1212,10 @@ static int cmp_piece_ptr_u(const void *pa, const void *pb)
 }
 
 /* The best segmentation of pp into lo..hi digits; returns its count (0
- * when there is none) with *digits (free()) and its score. */
+ * when there is none) with *digits (free()), each digit's pixels marked
+ * with its number (1-based) in owner. */
 static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
-                      bl_segment_digit **digits)
+                      bl_segment_digit **digits, uint8_t *owner)
 {
     const geom *g = &pp->g;
     int mh = pp->digit_h, np = pp->npieces;
@@ -1366,6 +1404,8 @@ static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
                        BL_MNIST_PIXELS);
                 bl_image *img = render_atoms(at, q->a, q->b, g, &out[k].box);
                 bl_image_destroy(&img);
+                for (int t = q->a; t < q->b && k < 253; t++)
+                    mark_owner(&at[t].part, g, owner, k + 1);
                 j = q->a;
             }
             assert(k == 0);
@@ -1438,6 +1478,283 @@ static double read_score(bl_segment *self, const bl_segment_digit *d, int n)
     free(cls);
     free(pr);
     return s;
+}
+
+/* ---- The separator ------------------------------------------------------- */
+
+/* Renders the pixels of map (rows of stride bytes) marked id within box
+ * as a binary image and normalises it; *ink gets their box in map's
+ * coordinates. Returns 0 when there are none. */
+static int owned_digit(const uint8_t *map, int stride, bl_box box, int id, bl_box *ink,
+                       uint8_t out[BL_MNIST_PIXELS])
+{
+    int x0 = INT32_MAX, y0 = INT32_MAX, x1 = -1, y1 = -1;
+    for (int y = box.y; y < box.y + box.h; y++)
+        for (int x = box.x; x < box.x + box.w; x++)
+            if (map[(size_t)y * stride + x] == id) {
+                x0 = imin(x0, x), x1 = imax(x1, x);
+                y0 = imin(y0, y), y1 = imax(y1, y);
+            }
+    if (x1 < 0)
+        return 0;
+    *ink = (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+    bl_image *img = bl_image_new(ink->w, ink->h);
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++)
+            BL_PIX(img, x - x0, y - y0) = map[(size_t)y * stride + x] == id;
+    int rc = bl_image_mnist_normalize(img, 1, out);
+    bl_image_destroy(&img);
+    return rc == BL_OK;
+}
+
+/* The two digits of a peel within box: left (box-sized, 1 = the leftmost
+ * digit's) and the rest of ink, as normalised crops with their boxes in
+ * the crop's pixels. Returns 0 when either has no ink. */
+static int peeled_pair(const uint8_t *ink, const uint8_t *left, bl_box box,
+                       uint8_t crops[2 * BL_MNIST_PIXELS], bl_box nb[2])
+{
+    size_t n = (size_t)box.w * box.h;
+    uint8_t *side = bl_xmalloc(n);
+    for (size_t i = 0; i < n; i++)
+        side[i] = ink[i] ? (left[i] ? 1 : 2) : 0;
+    bl_box all = {0, 0, box.w, box.h};
+    int ok = owned_digit(side, box.w, all, 1, &nb[0], crops) &&
+             owned_digit(side, box.w, all, 2, &nb[1], crops + BL_MNIST_PIXELS);
+    free(side);
+    for (int k = 0; k < 2; k++)
+        nb[k].x += box.x, nb[k].y += box.y;
+    return ok;
+}
+
+/* Whether digits a and b (owner ids) were cut out of one connected piece
+ * of ink: some component has pixels of both. */
+static int share_ink(const uint8_t *owner, const geom *g, bl_box box, int a, int b)
+{
+    for (int y = box.y; y < box.y + box.h; y++)
+        for (int x = box.x; x < box.x + box.w; x++) {
+            size_t i = (size_t)y * g->W + x;
+            if (owner[i] != a || !g->labels[i])
+                continue;
+            /* A neighbour of b's with the same label: a and b touch. */
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= g->W || yy >= g->H)
+                        continue;
+                    size_t j = (size_t)yy * g->W + xx;
+                    if (owner[j] == b && g->labels[j] == g->labels[i])
+                        return 1;
+                }
+        }
+    return 0;
+}
+
+/* Step 6 for touching neighbours: wherever two consecutive digits were cut
+ * apart through connected ink, the separator takes the two apart again
+ * pixel by pixel (its leftmost digit and the rest), and its pair stands
+ * when the classifier reads it with more confidence (the sum of log P of
+ * the best classes) than the cut's. */
+static void separate_pairs(bl_segment *self, const geom *g, uint8_t *owner,
+                           bl_segment_digit *d, int n)
+{
+    for (int i = 0; i + 1 < n && i + 2 < 254; i++) {
+        int a = i + 1, b = i + 2;
+        bl_box box = box_union(d[i].box, d[i + 1].box);
+        if (!share_ink(owner, g, box, a, b))
+            continue;
+        int total = 0;
+        uint8_t *ink = bl_xcalloc((size_t)box.w * box.h, 1), *left = bl_xmalloc((size_t)box.w * box.h);
+        for (int y = 0; y < box.h; y++)
+            for (int x = 0; x < box.w; x++) {
+                uint8_t o = owner[(size_t)(box.y + y) * g->W + box.x + x];
+                ink[(size_t)y * box.w + x] = o == a || o == b;
+                total += o == a || o == b;
+            }
+        int got = bl_separator_peel(self->sep, ink, box.w, box.h, left);
+        if (got < SEP_PART_MIN * total || got > (1 - SEP_PART_MIN) * total) {
+            free(ink);
+            free(left);
+            continue;
+        }
+        uint8_t crops[4 * BL_MNIST_PIXELS];
+        bl_box nb[2];
+        memcpy(crops, d[i].pixels, BL_MNIST_PIXELS);
+        memcpy(crops + BL_MNIST_PIXELS, d[i + 1].pixels, BL_MNIST_PIXELS);
+        int32_t cls[4];
+        float probs[40];
+        if (peeled_pair(ink, left, box, crops + 2 * BL_MNIST_PIXELS, nb) &&
+            bl_classifier_run(self->clf, crops, 4, cls, probs, NULL) == BL_OK) {
+            double old = log(fmax(probs[cls[0]], 1e-6)) + log(fmax(probs[10 + cls[1]], 1e-6));
+            double sep = log(fmax(probs[20 + cls[2]], 1e-6)) + log(fmax(probs[30 + cls[3]], 1e-6));
+            if (sep > old + SEP_MARGIN) {
+                memcpy(d[i].pixels, crops + 2 * BL_MNIST_PIXELS, BL_MNIST_PIXELS);
+                memcpy(d[i + 1].pixels, crops + 3 * BL_MNIST_PIXELS, BL_MNIST_PIXELS);
+                d[i].box = nb[0];
+                d[i + 1].box = nb[1];
+                for (int y = 0; y < box.h; y++)
+                    for (int x = 0; x < box.w; x++)
+                        if (ink[(size_t)y * box.w + x])
+                            owner[(size_t)(box.y + y) * g->W + box.x + x] =
+                                (uint8_t)(left[(size_t)y * box.w + x] ? a : b);
+            }
+        }
+        free(ink);
+        free(left);
+    }
+}
+
+/* Too few digits for the separator's eye: a digit at least SEP_WIDE digit
+ * heights wide (in x, and in u along the slant) that the separator takes
+ * apart (its leftmost digit holding
+ * SEP_SPLIT_MIN..1 - SEP_SPLIT_MIN of the ink) becomes two when the count
+ * allows one more (below hi, or no hi) and the classifier reads each of
+ * the two with P(best class) >= SEP_SURE. *d grows as needed. */
+static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *owner,
+                         bl_segment_digit **d, int n, int hi)
+{
+    for (int i = 0; i < n && n < 252 && (hi <= 0 || n < hi); i++) {
+        bl_segment_digit *cur = &(*d)[i];
+        if (cur->box.w < SEP_WIDE * digit_h)
+            continue;
+        int id = i + 1, total = 0;
+        bl_box box = cur->box;
+        /* Its width along the slant, as the cuts measure pieces. */
+        int u0 = INT32_MAX, u1 = INT32_MIN;
+        for (int y = box.y; y < box.y + box.h; y++)
+            for (int x = box.x; x < box.x + box.w; x++)
+                if (owner[(size_t)y * g->W + x] == id) {
+                    int u = ucol(g, x, y);
+                    u0 = imin(u0, u), u1 = imax(u1, u);
+                }
+        if (u1 - u0 + 1 < SEP_WIDE * digit_h)
+            continue;
+        uint8_t *ink = bl_xcalloc((size_t)box.w * box.h, 1);
+        uint8_t *left = bl_xmalloc((size_t)box.w * box.h);
+        for (int y = 0; y < box.h; y++)
+            for (int x = 0; x < box.w; x++) {
+                int o = owner[(size_t)(box.y + y) * g->W + box.x + x] == id;
+                ink[(size_t)y * box.w + x] = (uint8_t)o;
+                total += o;
+            }
+        int got = bl_separator_peel(self->sep, ink, box.w, box.h, left);
+        uint8_t crops[2 * BL_MNIST_PIXELS];
+        bl_box nb[2];
+        int32_t cls[2];
+        float probs[20];
+        /* The whole is no judge here: squeezed into one digit's frame, two
+         * touching digits often read as one with confidence. */
+        if (got >= SEP_SPLIT_MIN * total && got <= (1 - SEP_SPLIT_MIN) * total &&
+            peeled_pair(ink, left, box, crops, nb) &&
+            bl_classifier_run(self->clf, crops, 2, cls, probs, NULL) == BL_OK &&
+            probs[cls[0]] >= SEP_SURE && probs[10 + cls[1]] >= SEP_SURE) {
+            /* Ids after i move up by one to make room. */
+            for (size_t k = 0; k < (size_t)g->W * g->H; k++)
+                if (owner[k] > id && owner[k] < 254)
+                    owner[k]++;
+            for (int y = 0; y < box.h; y++)
+                for (int x = 0; x < box.w; x++)
+                    if (ink[(size_t)y * box.w + x])
+                        owner[(size_t)(box.y + y) * g->W + box.x + x] =
+                            (uint8_t)(left[(size_t)y * box.w + x] ? id : id + 1);
+            *d = bl_xrealloc(*d, sizeof **d * (size_t)(n + 1));
+            memmove(*d + i + 2, *d + i + 1, sizeof **d * (size_t)(n - i - 1));
+            memcpy((*d)[i].pixels, crops, BL_MNIST_PIXELS);
+            memcpy((*d)[i + 1].pixels, crops + BL_MNIST_PIXELS, BL_MNIST_PIXELS);
+            (*d)[i].box = nb[0];
+            (*d)[i + 1].box = nb[1];
+            n++;
+        }
+        free(ink);
+        free(left);
+    }
+    return n;
+}
+
+/* How much better readings a (na digits) reads than b: the difference of
+ * their sums of log P(best class), over the digits one has and the other
+ * does not (the same box and pixels in both cancel out and are not read). */
+static double reading_gain(bl_segment *self, const bl_segment_digit *a, int na,
+                           const bl_segment_digit *b, int nb)
+{
+    int n = na + nb, m = 0;
+    int *sign = bl_xmalloc(sizeof *sign * (size_t)(n + 1));
+    uint8_t *px = bl_xmalloc((size_t)(n + 1) * BL_MNIST_PIXELS);
+    for (int side = 0; side < 2; side++) {
+        const bl_segment_digit *x = side ? b : a, *y = side ? a : b;
+        int nx = side ? nb : na, ny = side ? na : nb;
+        for (int i = 0; i < nx; i++) {
+            int shared = 0;
+            for (int j = 0; j < ny && !shared; j++)
+                shared = !memcmp(&x[i].box, &y[j].box, sizeof x[i].box) &&
+                         !memcmp(x[i].pixels, y[j].pixels, BL_MNIST_PIXELS);
+            if (shared)
+                continue;
+            memcpy(px + (size_t)m * BL_MNIST_PIXELS, x[i].pixels, BL_MNIST_PIXELS);
+            sign[m++] = side ? -1 : 1;
+        }
+    }
+    double gain = 0;
+    if (m > 0) {
+        int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)m);
+        float *pr = bl_xmalloc(sizeof *pr * (size_t)m * 10);
+        if (bl_classifier_run(self->clf, px, (size_t)m, cls, pr, NULL) == BL_OK)
+            for (int q = 0; q < m; q++)
+                gain += sign[q] * log(fmax(pr[q * 10 + cls[q]], 1e-6));
+        free(cls);
+        free(pr);
+    }
+    free(px);
+    free(sign);
+    return gain;
+}
+
+/* The whole field taken apart by the separator alone: every piece wider
+ * than SEP_FIELD_WIDE digit heights in u split into its digits
+ * (bl_separator_split), the others one digit each, left to right. Returns the count with
+ * *digits (free()) and each digit's pixels marked in owner. */
+static int separate_field(bl_segment *self, const prepared *pp, uint8_t *owner,
+                          bl_segment_digit **digits)
+{
+    const geom *g = &pp->g;
+    int np = pp->npieces, id = 0;
+    *digits = NULL;
+    const piece **order = bl_xmalloc(sizeof *order * (size_t)(np + 1));
+    bl_box where[241]; /* where each digit's pixels lie */
+    for (int i = 0; i < np; i++)
+        order[i] = &pp->pieces[i];
+    qsort(order, (size_t)np, sizeof *order, cmp_piece_ptr_u);
+    for (int i = 0; i < np && id < 240; i++) {
+        const piece *p = order[i];
+        if (p->u1 - p->u0 <= SEP_FIELD_WIDE * pp->digit_h) {
+            mark_owner(p, g, owner, ++id);
+            where[id] = p->box;
+            continue;
+        }
+        int w = p->box.w, h = p->box.h;
+        uint8_t *ink = bl_xcalloc((size_t)w * h, 1), *own = bl_xmalloc((size_t)w * h);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                ink[(size_t)y * w + x] = (uint8_t)owns(p, g, p->box.x + x, p->box.y + y);
+        int n = bl_separator_split(self->sep, ink, w, h, imin(8, 240 - id), own);
+        for (int k = 1; k <= n; k++)
+            where[id + k] = p->box;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (own[(size_t)y * w + x])
+                    owner[(size_t)(p->box.y + y) * g->W + p->box.x + x] =
+                        (uint8_t)(id + own[(size_t)y * w + x]);
+        id += n;
+        free(ink);
+        free(own);
+    }
+    free(order);
+    bl_segment_digit *d = bl_xcalloc((size_t)id + 1, sizeof *d);
+    int nd = 0;
+    for (int k = 1; k <= id; k++)
+        if (owned_digit(owner, g->W, where[k], k, &d[nd].box, d[nd].pixels))
+            nd++;
+    *digits = d;
+    return nd;
 }
 
 int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi,
@@ -1533,11 +1850,29 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
      * stands only when its digits read clearly better. */
     bl_segment_digit *dp = NULL;
     int ndp = 0;
+    size_t npx = (size_t)g->W * (size_t)g->H;
+    uint8_t *owner = bl_xcalloc(npx, 1), *owner_dp = NULL;
     if (saved && (ncut < lo || (hi > 0 && ncut > hi))) {
         prepared q = pp;
         q.pieces = saved;
         q.npieces = nsaved;
-        ndp = dp_segment(self, &q, lo, hi, &dp);
+        owner_dp = bl_xcalloc(npx, 1);
+        ndp = dp_segment(self, &q, lo, hi, &dp, owner_dp);
+    }
+    /* With a known count, the separator's own reading of the field is
+     * weighed against the cuts' (below). */
+    bl_segment_digit *sd = NULL;
+    int nsd = 0;
+    uint8_t *owner_sd = NULL;
+    int suspect = 0;
+    for (int i = 0; i < nsaved; i++)
+        suspect |= saved[i].u1 - saved[i].u0 > SPLIT_MIN * mh;
+    if (saved && self->sep && suspect) {
+        prepared q = pp;
+        q.pieces = saved;
+        q.npieces = nsaved;
+        owner_sd = bl_xcalloc(npx, 1);
+        nsd = separate_field(self, &q, owner_sd, &sd);
     }
     for (int i = 0; i < nsaved; i++)
         free(saved[i].labels);
@@ -1549,6 +1884,8 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
         piece tmp;
         if (part_digit(&cut[i], g, cut[i].c0, cut[i].c1, &tmp, out[nout].pixels)) {
             out[nout].box = tmp.box;
+            if (nout < 253)
+                mark_owner(&cut[i], g, owner, nout + 1);
             nout++;
         }
     }
@@ -1560,8 +1897,32 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
             free(out);
             out = dp;
             nout = ndp;
+            uint8_t *t = owner;
+            owner = owner_dp;
+            owner_dp = t;
         }
     }
+    if (self && self->sep && self->clf && nout > 0)
+        separate_pairs(self, g, owner, out, nout);
+    if (nsd >= lo && nsd <= hi && nsd > 0 &&
+        (nout < lo || nout > hi ||
+         reading_gain(self, sd, nsd, out, nout) > SEP_FIELD_MARGIN)) {
+        free(out);
+        out = sd;
+        nout = nsd;
+        free(owner);
+        owner = owner_sd;
+        sd = NULL;
+        owner_sd = NULL;
+    }
+    free(sd);
+    free(owner_sd);
+    if (self && self->sep && self->clf && nout > 0) {
+        if (mh > 0)
+            nout = separate_wide(self, g, mh, owner, &out, nout, hi);
+    }
+    free(owner);
+    free(owner_dp);
     for (int i = 0; i < ncut; i++)
         free(cut[i].labels);
     free(cut);
