@@ -24,6 +24,7 @@
 #include "detect/detect.h"
 #include "nn/nn.h"
 #include "segment/segment.h"
+#include "segment/separate.h"
 
 #define CUT_TOL 0.15 /* x digit height: a cut this near a boundary is right */
 
@@ -33,7 +34,9 @@ static const char USAGE[] =
     "Defaults: --pages 300 --seed 2 --epochs 40 --touching 0.35\n"
     "--out models/segment-cuts.blm, MNIST train digits, upright pages, every other\n"
     "artefact at the generator's default; fields found with the configured\n"
-    "detect model.\n";
+    "detect model.\n"
+    "blotter train segment --separator ...: the digit separator instead (--separator\n"
+    "--help says more).\n";
 
 /* 1 when source x `x` lies within tol of a boundary between neighbouring
  * digits of f (digits taken left to right by their centres). */
@@ -61,10 +64,39 @@ static int on_boundary(const bl_samples_field *f, double x, double tol)
     return 0;
 }
 
+/* Copies the separator's tensors and metadata of before into the cut
+ * scorer just written to out. */
+static int keep_separator(const bl_blm *before, const char *out)
+{
+    bl_err err = {0};
+    bl_blm *m = bl_blm_load(out, BL_SEGMENT_MODEL_KIND, &err);
+    int rc = m ? BL_OK : err.code;
+    for (int i = 0; rc == BL_OK && i < before->n_tensors; i++) {
+        const bl_blm_tensor *t = &before->tensors[i];
+        if (!strncmp(t->name, BL_SEPARATE_PREFIX, strlen(BL_SEPARATE_PREFIX)))
+            rc = bl_blm_add_tensor(m, t->name, t->ndim, t->dims, t->data, &err);
+    }
+    for (int i = 0; rc == BL_OK && i < before->n_meta; i++)
+        if (!strncmp(before->meta[i].key, "sep_", 4))
+            bl_blm_set_meta(m, before->meta[i].key, before->meta[i].value);
+    if (rc == BL_OK)
+        rc = bl_blm_save(m, out, &err);
+    bl_blm_destroy(&m);
+    if (rc != BL_OK) {
+        fprintf(stderr, "blotter train segment: keeping the digit separator: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(stderr, "kept the digit separator of the file replaced\n");
+    return 0;
+}
+
 int bl_cmd_train_segment(int argc, char **argv)
 {
     bl_detgen_opts o = {.pages = 300, .seed = 2, .rotate = 0, .touching = 0.35, .epochs = 40,
                         .out = "models/segment-cuts.blm"};
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--separator"))
+            return bl_cmd_train_separate(argc, argv);
     int prc = bl_detgen_parse(argc, argv, "blotter train segment", USAGE, &o);
     if (prc)
         return prc == 1 ? 0 : 2;
@@ -164,9 +196,14 @@ int bl_cmd_train_segment(int argc, char **argv)
              "%ld generated pages (blotter samples defaults, touching %g, MNIST train), "
              "%ld candidate cuts, %ld right",
              o.pages, o.touching, n, pos);
+    /* A digit separator in the file being replaced is kept. */
+    bl_blm *before = bl_blm_load(o.out, BL_SEGMENT_MODEL_KIND, NULL);
     status = bl_detgen_train_mlp(X, y, n, BL_SEGMENT_CUT_FEATURES, "dense16r-dense8r-dense2l",
                                  o.epochs, o.seed, BL_SEGMENT_MODEL_KIND, "segment-cuts",
                                  recipe, data, o.out);
+    if (status == 0 && before && bl_blm_get_meta(before, "sep_arch"))
+        status = keep_separator(before, o.out);
+    bl_blm_destroy(&before);
 done:
     bl_detect_destroy(&det);
     free(X);

@@ -27,6 +27,7 @@ int bl_cmd_eval_detect(int argc, char **argv);   /* eval_detect.c */
 int bl_cmd_eval_segment(int argc, char **argv);  /* eval_segment.c */
 int bl_cmd_train_detect(int argc, char **argv);  /* cmd_train_detect.c */
 int bl_cmd_train_segment(int argc, char **argv); /* cmd_train_segment.c */
+int bl_cmd_train_separate(int argc, char **argv); /* cmd_train_separate.c */
 
 typedef struct bl_ingest bl_ingest;
 
