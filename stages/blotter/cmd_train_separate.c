@@ -1,7 +1,7 @@
 /*
  * cmd_train_separate: `blotter train segment --separator [--runs N]
  *     [--epochs N] [--seed S] [--model F] [--out F] [--data DIR]
- *     [--classify F]`
+ *     [--classify F] [--arch SPEC]`
  *
  * Trains the digit separator of the segment stage (segment/separate.h)
  * and stores it in a segment model file next to its cut scorer. Draws N
@@ -237,7 +237,6 @@ static void oracle_cut(const uint8_t *part, const uint8_t *left, int w, int h, u
         double s = si / 10.0;
         memset(lft, 0, sizeof *lft * (size_t)span);
         memset(rgt, 0, sizeof *rgt * (size_t)span);
-        long nr = 0;
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
                 if (part[(size_t)y * w + x]) {
@@ -246,7 +245,7 @@ static void oracle_cut(const uint8_t *part, const uint8_t *left, int w, int h, u
                     if (left[(size_t)y * w + x])
                         lft[u]++;
                     else
-                        rgt[u]++, nr++;
+                        rgt[u]++;
                 }
         /* Cut before column c: wrong = left ink at u >= c + right ink at u < c. */
         long left_after = 0;
@@ -260,7 +259,6 @@ static void oracle_cut(const uint8_t *part, const uint8_t *left, int w, int h, u
             if (c < span)
                 left_after -= lft[c], right_before += rgt[c];
         }
-        (void)nr;
     }
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {

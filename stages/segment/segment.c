@@ -1549,7 +1549,7 @@ static int share_ink(const uint8_t *owner, const geom *g, bl_box box, int a, int
     return 0;
 }
 
-/* Step 6 for touching neighbours: wherever two consecutive digits were cut
+/* Step 7 for touching neighbours: wherever two consecutive digits were cut
  * apart through connected ink, the separator takes the two apart again
  * pixel by pixel (its leftmost digit and the rest), and its pair stands
  * when the classifier reads it with more confidence (the sum of log P of
@@ -1563,7 +1563,8 @@ static void separate_pairs(bl_segment *self, const geom *g, uint8_t *owner,
         if (!share_ink(owner, g, box, a, b))
             continue;
         int total = 0;
-        uint8_t *ink = bl_xcalloc((size_t)box.w * box.h, 1), *left = bl_xmalloc((size_t)box.w * box.h);
+        uint8_t *ink = bl_xcalloc((size_t)box.w * box.h, 1);
+        uint8_t *left = bl_xmalloc((size_t)box.w * box.h);
         for (int y = 0; y < box.h; y++)
             for (int x = 0; x < box.w; x++) {
                 uint8_t o = owner[(size_t)(box.y + y) * g->W + box.x + x];
@@ -1605,10 +1606,10 @@ static void separate_pairs(bl_segment *self, const geom *g, uint8_t *owner,
 
 /* Too few digits for the separator's eye: a digit at least SEP_WIDE digit
  * heights wide (in x, and in u along the slant) that the separator takes
- * apart (its leftmost digit holding
- * SEP_SPLIT_MIN..1 - SEP_SPLIT_MIN of the ink) becomes two when the count
- * allows one more (below hi, or no hi) and the classifier reads each of
- * the two with P(best class) >= SEP_SURE. *d grows as needed. */
+ * apart (its leftmost digit holding SEP_SPLIT_MIN..1 - SEP_SPLIT_MIN of
+ * the ink) becomes two when the count allows one more (below hi, or no
+ * hi) and the classifier reads each of the two with P(best class) >=
+ * SEP_SURE. *d grows as needed. */
 static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *owner,
                          bl_segment_digit **d, int n, int hi)
 {
@@ -1626,7 +1627,7 @@ static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *
                     int u = ucol(g, x, y);
                     u0 = imin(u0, u), u1 = imax(u1, u);
                 }
-        if (u1 - u0 + 1 < SEP_WIDE * digit_h)
+        if (u1 < u0 || u1 - u0 + 1 < SEP_WIDE * digit_h)
             continue;
         uint8_t *ink = bl_xcalloc((size_t)box.w * box.h, 1);
         uint8_t *left = bl_xmalloc((size_t)box.w * box.h);
@@ -1710,8 +1711,9 @@ static double reading_gain(bl_segment *self, const bl_segment_digit *a, int na,
 
 /* The whole field taken apart by the separator alone: every piece wider
  * than SEP_FIELD_WIDE digit heights in u split into its digits
- * (bl_separator_split), the others one digit each, left to right. Returns the count with
- * *digits (free()) and each digit's pixels marked in owner. */
+ * (bl_separator_split), the others one digit each, left to right.
+ * Returns the count with *digits (free()) and each digit's pixels marked
+ * in owner. */
 static int separate_field(bl_segment *self, const prepared *pp, uint8_t *owner,
                           bl_segment_digit **digits)
 {
