@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/image.h"
+
 /* Rows the run's ink box fills in the grid when it is not too wide. */
 #define SEP_INK_H 20
 #define SEP_WHOLE 0.9  /* a peel taking this share of the rest: one digit */
@@ -115,8 +117,8 @@ int bl_separator_store(bl_blm *model, const bl_nn_net *net, bl_err *err)
     return rc;
 }
 
-int bl_separate_input(const uint8_t *ink, int w, int h, float grid[BL_SEPARATE_CELLS],
-                      bl_separate_map *map)
+/* The box of the set pixels of ink (w x h); w = 0 when there are none. */
+static bl_box ink_box(const uint8_t *ink, int w, int h)
 {
     int x0 = w, y0 = h, x1 = -1, y1 = -1;
     for (int y = 0; y < h; y++)
@@ -127,10 +129,18 @@ int bl_separate_input(const uint8_t *ink, int w, int h, float grid[BL_SEPARATE_C
                 y0 = y < y0 ? y : y0;
                 y1 = y > y1 ? y : y1;
             }
+    return x1 < 0 ? (bl_box){0, 0, 0, 0} : (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+}
+
+int bl_separate_input(const uint8_t *ink, int w, int h, float grid[BL_SEPARATE_CELLS],
+                      bl_separate_map *map)
+{
     memset(grid, 0, sizeof(float) * BL_SEPARATE_CELLS);
-    if (x1 < 0)
+    bl_box b = ink_box(ink, w, h);
+    if (b.w == 0)
         return 0;
-    int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    int x0 = b.x, y0 = b.y, x1 = b.x + b.w - 1, y1 = b.y + b.h - 1;
+    int bw = b.w, bh = b.h;
     double s = (double)SEP_INK_H / bh;
     if (bw * s > BL_SEPARATE_W - 2)
         s = (double)(BL_SEPARATE_W - 2) / bw;
@@ -209,16 +219,8 @@ int bl_separator_peel(bl_separator *self, const uint8_t *ink, int w, int h, uint
  * digit, not worth another peel. */
 static int narrow(const uint8_t *rest, int w, int h)
 {
-    int x0 = w, x1 = -1, y0 = h, y1 = -1;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            if (rest[(size_t)y * w + x]) {
-                x0 = x < x0 ? x : x0;
-                x1 = x > x1 ? x : x1;
-                y0 = y < y0 ? y : y0;
-                y1 = y > y1 ? y : y1;
-            }
-    return x1 < 0 || (x1 - x0 + 1) < SEP_ONE_W * (y1 - y0 + 1);
+    bl_box b = ink_box(rest, w, h);
+    return b.w == 0 || b.w < SEP_ONE_W * b.h;
 }
 
 int bl_separator_split(bl_separator *self, const uint8_t *ink, int w, int h, int max_parts,

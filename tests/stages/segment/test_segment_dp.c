@@ -9,13 +9,12 @@
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "image/image.h"
 #include "../mnist_test_digits.h"
 #include "mnist/mnist.h"
+#include "cuts_only.h"
 #include "segment/segment.h"
-#include "segment/separate.h"
 
 #define CUTS BL_SOURCE_DIR "/models/segment-cuts.blm"
 #define CLASSIFY BL_SOURCE_DIR "/models/classify-cnn.blm"
@@ -63,19 +62,11 @@ Test(segment_dp, a_touching_pair_is_cut_where_the_digits_meet)
     bl_err err = {0};
     /* The cut scorer alone: the separator (test_separate) would take the
      * pair apart before the count is fitted. */
-    bl_blm *full = bl_blm_load(CUTS, BL_SEGMENT_MODEL_KIND, &err);
-    cr_assert_not_null(full, "%s", err.msg);
-    bl_blm *cuts = bl_separator_strip(full);
     char path[] = "/tmp/bl-cuts-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(bl_blm_save(cuts, path, &err), BL_OK, "%s", err.msg);
-    bl_blm_destroy(&cuts);
-    bl_blm_destroy(&full);
+    write_cuts_only(CUTS, path);
     bl_segment *s = bl_segment_new(path, CLASSIFY, &err);
     cr_assert_not_null(s, "%s", err.msg);
     unlink(path);
-    close(fd);
     /* Test digits 39 (a 1), 37 and 38 (a 1 and a 2, the 2's ink reaching
      * 6 px into the 1's) and 40 (a 1): four digits, the middle two one
      * component. */

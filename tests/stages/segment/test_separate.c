@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../mnist_test_digits.h"
+#include "cuts_only.h"
 #include "blotter/touching.h"
 #include "classify/classify.h"
 #include "image/image.h"
@@ -238,21 +239,12 @@ Test(separate, segment_reads_more_touching_pairs_with_it)
         cr_skip_test("%s absent (run `blotter data mnist`)", BL_TEST_MNIST_DIR);
     bl_mnist_destroy(&m);
     /* The same segment model file without its separator. */
-    bl_err err = {0};
-    bl_blm *full = bl_blm_load(CUTS, BL_SEGMENT_MODEL_KIND, &err);
-    cr_assert_not_null(full, "%s", err.msg);
-    bl_blm *cuts = bl_separator_strip(full);
     char path[] = "/tmp/bl-cuts-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(bl_blm_save(cuts, path, &err), BL_OK, "%s", err.msg);
+    write_cuts_only(CUTS, path);
     enum { RUNS = 40 };
     int with = pairs_read(CUTS, RUNS), without = pairs_read(path, RUNS);
     /* Measured: 35 of 40 with the separator, 19 without. */
     cr_assert_geq(with, 30, "%d of %d touching pairs read right", with, RUNS);
     cr_assert_geq(with, without + 8, "%d with the separator, %d without", with, without);
     unlink(path);
-    close(fd);
-    bl_blm_destroy(&cuts);
-    bl_blm_destroy(&full);
 }
