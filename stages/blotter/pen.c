@@ -24,6 +24,24 @@ static void measure_ink(const bl_image *img, bl_box *ink)
     *ink = x1 < 0 ? (bl_box){0, 0, 0, 0} : (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
 }
 
+int bl_pen_ink_gap(const bl_image *a, int ax, int ay, const bl_image *b, int bx, int by)
+{
+    int best = INT32_MAX;
+    int y0 = imax(ay, by), y1 = imin(ay + a->height, by + b->height);
+    for (int y = y0; y < y1; y++) {
+        int ra = -1, lb = -1;
+        for (int x = a->width - 1; x >= 0 && ra < 0; x--)
+            if (BL_PIX(a, x, y - ay) >= BL_PEN_INK_LEVEL)
+                ra = ax + x;
+        for (int x = 0; x < b->width && lb < 0; x++)
+            if (BL_PIX(b, x, y - by) >= BL_PEN_INK_LEVEL)
+                lb = bx + x;
+        if (ra >= 0 && lb >= 0 && lb - ra - 1 < best)
+            best = lb - ra - 1;
+    }
+    return best;
+}
+
 bl_image *bl_pen_glyph(const uint8_t *px, const bl_pen *pen, bl_box *ink)
 {
     int x0 = SIDE, y0 = SIDE, x1 = -1, y1 = -1;

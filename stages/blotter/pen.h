@@ -37,6 +37,12 @@ bl_image *bl_pen_glyph(const uint8_t *px, const bl_pen *pen, bl_box *ink);
  * must span half the digit's height h. */
 int bl_pen_solid_enough(const bl_image *glyph, double h);
 
+/* Smallest horizontal ink distance from glyph a's right side to glyph b's
+ * left side over the rows they share, each glyph placed with its top left
+ * at (ax, ay) and (bx, by), b to the right of a; INT32_MAX when they share
+ * no inked row. The sample generator moves touching neighbours by it. */
+int bl_pen_ink_gap(const bl_image *a, int ax, int ay, const bl_image *b, int bx, int by);
+
 /* Redraws a glyph with a broad pen: the dilation by a disc of radius r,
  * hard-edged like a felt marker (what stays below the ink level is
  * cleared), and *ink measured again. Ink at the glyph's border is

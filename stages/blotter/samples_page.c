@@ -318,23 +318,10 @@ static glyph make_digit(ctx *c, int d, double h, double wscale, double slant)
 }
 
 /* Smallest horizontal ink distance from a's right side to b's left side
- * over the rows they share (b to the right of a), or INT32_MAX. */
+ * (bl_pen_ink_gap), or INT32_MAX. */
 static int ink_gap(const glyph *a, const glyph *b)
 {
-    int best = INT32_MAX;
-    int y0 = imax(a->y, b->y), y1 = imin(a->y + a->img->height, b->y + b->img->height);
-    for (int y = y0; y < y1; y++) {
-        int ra = -1, lb = -1;
-        for (int x = a->img->width - 1; x >= 0 && ra < 0; x--)
-            if (BL_PIX(a->img, x, y - a->y) >= INK_LEVEL)
-                ra = a->x + x;
-        for (int x = 0; x < b->img->width && lb < 0; x++)
-            if (BL_PIX(b->img, x, y - b->y) >= INK_LEVEL)
-                lb = b->x + x;
-        if (ra >= 0 && lb >= 0 && lb - ra - 1 < best)
-            best = lb - ra - 1;
-    }
-    return best;
+    return bl_pen_ink_gap(a->img, a->x, a->y, b->img, b->x, b->y);
 }
 
 /* ---- Fields -------------------------------------------------------------- */

@@ -24,26 +24,6 @@ static double uniform(bl_nn_rng *rng, double lo, double hi)
     return lo + (hi - lo) * bl_nn_rng_uniform(rng);
 }
 
-/* Smallest horizontal ink distance from a's right side to b's left side
- * over the rows they share, or INT_MAX (as samples_page measures it). */
-static int ink_gap(const placed *a, const placed *b)
-{
-    int best = INT_MAX;
-    int y0 = imax(a->y, b->y), y1 = imin(a->y + a->img->height, b->y + b->img->height);
-    for (int y = y0; y < y1; y++) {
-        int ra = -1, lb = -1;
-        for (int x = a->img->width - 1; x >= 0 && ra < 0; x--)
-            if (BL_PIX(a->img, x, y - a->y) >= BL_PEN_INK_LEVEL)
-                ra = a->x + x;
-        for (int x = 0; x < b->img->width && lb < 0; x++)
-            if (BL_PIX(b->img, x, y - b->y) >= BL_PEN_INK_LEVEL)
-                lb = b->x + x;
-        if (ra >= 0 && lb >= 0 && lb - ra - 1 < best)
-            best = lb - ra - 1;
-    }
-    return best;
-}
-
 int bl_touching_run_draw(const bl_mnist *m, bl_nn_rng *rng, int k, bl_touching_run *run)
 {
     memset(run, 0, sizeof *run);
@@ -81,8 +61,8 @@ int bl_touching_run_draw(const bl_mnist *m, bl_nn_rng *rng, int k, bl_touching_r
         } else {
             const placed *prev = &g[n - 1];
             g[n].x = prev->x + prev->ink.x + prev->ink.w + (int)lround(hb * 0.2) - ink.x;
-            int d = ink_gap(prev, &g[n]);
-            if (d != INT_MAX)
+            int d = bl_pen_ink_gap(prev->img, prev->x, prev->y, g[n].img, g[n].x, g[n].y);
+            if (d != INT32_MAX)
                 g[n].x -= d + 1 + (int)bl_nn_rng_below(rng, 4);
         }
         run->digit[n] = m->labels[idx];

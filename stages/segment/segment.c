@@ -1213,7 +1213,7 @@ static int cmp_piece_ptr_u(const void *pa, const void *pb)
 
 /* The best segmentation of pp into lo..hi digits; returns its count (0
  * when there is none) with *digits (free()), each digit's pixels marked
- * with its number (1-based) in owner. */
+ * with its number (1-based) in owner unless it is NULL. */
 static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
                       bl_segment_digit **digits, uint8_t *owner)
 {
@@ -1404,7 +1404,7 @@ static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
                        BL_MNIST_PIXELS);
                 bl_image *img = render_atoms(at, q->a, q->b, g, &out[k].box);
                 bl_image_destroy(&img);
-                for (int t = q->a; t < q->b && k < 253; t++)
+                for (int t = q->a; owner && t < q->b && k < 253; t++)
                     mark_owner(&at[t].part, g, owner, k + 1);
                 j = q->a;
             }
@@ -1462,22 +1462,42 @@ int bl_segment_cut_candidates(const bl_image *crop, double *slant, double **cuts
     return BL_OK;
 }
 
-/* Sum over digits of log P(best class). */
-static double read_score(bl_segment *self, const bl_segment_digit *d, int n)
+/* How much better readings a (na digits) reads than b: the difference of
+ * their sums of log P(best class), over the digits one has and the other
+ * does not (the same box and pixels in both cancel out and are not read). */
+static double reading_gain(bl_segment *self, const bl_segment_digit *a, int na,
+                           const bl_segment_digit *b, int nb)
 {
-    uint8_t *px = bl_xmalloc((size_t)n * BL_MNIST_PIXELS);
-    int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)n);
-    float *pr = bl_xmalloc(sizeof *pr * (size_t)n * 10);
-    for (int q = 0; q < n; q++)
-        memcpy(px + (size_t)q * BL_MNIST_PIXELS, d[q].pixels, BL_MNIST_PIXELS);
-    double s = 0;
-    if (bl_classifier_run(self->clf, px, (size_t)n, cls, pr, NULL) == BL_OK)
-        for (int q = 0; q < n; q++)
-            s += log(fmax(pr[q * 10 + cls[q]], 1e-6));
+    int n = na + nb, m = 0;
+    int *sign = bl_xmalloc(sizeof *sign * (size_t)(n + 1));
+    uint8_t *px = bl_xmalloc((size_t)(n + 1) * BL_MNIST_PIXELS);
+    for (int side = 0; side < 2; side++) {
+        const bl_segment_digit *x = side ? b : a, *y = side ? a : b;
+        int nx = side ? nb : na, ny = side ? na : nb;
+        for (int i = 0; i < nx; i++) {
+            int shared = 0;
+            for (int j = 0; j < ny && !shared; j++)
+                shared = !memcmp(&x[i].box, &y[j].box, sizeof x[i].box) &&
+                         !memcmp(x[i].pixels, y[j].pixels, BL_MNIST_PIXELS);
+            if (shared)
+                continue;
+            memcpy(px + (size_t)m * BL_MNIST_PIXELS, x[i].pixels, BL_MNIST_PIXELS);
+            sign[m++] = side ? -1 : 1;
+        }
+    }
+    double gain = 0;
+    if (m > 0) {
+        int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)m);
+        float *pr = bl_xmalloc(sizeof *pr * (size_t)m * 10);
+        if (bl_classifier_run(self->clf, px, (size_t)m, cls, pr, NULL) == BL_OK)
+            for (int q = 0; q < m; q++)
+                gain += sign[q] * log(fmax(pr[q * 10 + cls[q]], 1e-6));
+        free(cls);
+        free(pr);
+    }
     free(px);
-    free(cls);
-    free(pr);
-    return s;
+    free(sign);
+    return gain;
 }
 
 /* ---- The separator ------------------------------------------------------- */
@@ -1671,44 +1691,6 @@ static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *
     return n;
 }
 
-/* How much better readings a (na digits) reads than b: the difference of
- * their sums of log P(best class), over the digits one has and the other
- * does not (the same box and pixels in both cancel out and are not read). */
-static double reading_gain(bl_segment *self, const bl_segment_digit *a, int na,
-                           const bl_segment_digit *b, int nb)
-{
-    int n = na + nb, m = 0;
-    int *sign = bl_xmalloc(sizeof *sign * (size_t)(n + 1));
-    uint8_t *px = bl_xmalloc((size_t)(n + 1) * BL_MNIST_PIXELS);
-    for (int side = 0; side < 2; side++) {
-        const bl_segment_digit *x = side ? b : a, *y = side ? a : b;
-        int nx = side ? nb : na, ny = side ? na : nb;
-        for (int i = 0; i < nx; i++) {
-            int shared = 0;
-            for (int j = 0; j < ny && !shared; j++)
-                shared = !memcmp(&x[i].box, &y[j].box, sizeof x[i].box) &&
-                         !memcmp(x[i].pixels, y[j].pixels, BL_MNIST_PIXELS);
-            if (shared)
-                continue;
-            memcpy(px + (size_t)m * BL_MNIST_PIXELS, x[i].pixels, BL_MNIST_PIXELS);
-            sign[m++] = side ? -1 : 1;
-        }
-    }
-    double gain = 0;
-    if (m > 0) {
-        int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)m);
-        float *pr = bl_xmalloc(sizeof *pr * (size_t)m * 10);
-        if (bl_classifier_run(self->clf, px, (size_t)m, cls, pr, NULL) == BL_OK)
-            for (int q = 0; q < m; q++)
-                gain += sign[q] * log(fmax(pr[q * 10 + cls[q]], 1e-6));
-        free(cls);
-        free(pr);
-    }
-    free(px);
-    free(sign);
-    return gain;
-}
-
 /* The whole field taken apart by the separator alone: every piece wider
  * than SEP_FIELD_WIDE digit heights in u split into its digits
  * (bl_separator_split), the others one digit each, left to right.
@@ -1853,12 +1835,14 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
     bl_segment_digit *dp = NULL;
     int ndp = 0;
     size_t npx = (size_t)g->W * (size_t)g->H;
-    uint8_t *owner = bl_xcalloc(npx, 1), *owner_dp = NULL;
+    /* Which digit owns each pixel, for step 7 (only with a separator). */
+    int use_sep = self && self->sep && self->clf;
+    uint8_t *owner = use_sep ? bl_xcalloc(npx, 1) : NULL, *owner_dp = NULL;
     if (saved && (ncut < lo || (hi > 0 && ncut > hi))) {
         prepared q = pp;
         q.pieces = saved;
         q.npieces = nsaved;
-        owner_dp = bl_xcalloc(npx, 1);
+        owner_dp = use_sep ? bl_xcalloc(npx, 1) : NULL;
         ndp = dp_segment(self, &q, lo, hi, &dp, owner_dp);
     }
     /* With a known count, the separator's own reading of the field is
@@ -1867,9 +1851,9 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
     int nsd = 0;
     uint8_t *owner_sd = NULL;
     int suspect = 0;
-    for (int i = 0; i < nsaved; i++)
+    for (int i = 0; use_sep && i < nsaved; i++)
         suspect |= saved[i].u1 - saved[i].u0 > SPLIT_MIN * mh;
-    if (saved && self->sep && suspect) {
+    if (saved && suspect) {
         prepared q = pp;
         q.pieces = saved;
         q.npieces = nsaved;
@@ -1886,14 +1870,14 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
         piece tmp;
         if (part_digit(&cut[i], g, cut[i].c0, cut[i].c1, &tmp, out[nout].pixels)) {
             out[nout].box = tmp.box;
-            if (nout < 253)
+            if (owner && nout < 253)
                 mark_owner(&cut[i], g, owner, nout + 1);
             nout++;
         }
     }
     if (ndp > 0) {
         if (nout >= lo && nout <= hi &&
-            read_score(self, out, nout) > read_score(self, dp, ndp) + DP_KEEP_MARGIN) {
+            reading_gain(self, out, nout, dp, ndp) > DP_KEEP_MARGIN) {
             free(dp);
         } else {
             free(out);
@@ -1904,7 +1888,7 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
             owner_dp = t;
         }
     }
-    if (self && self->sep && self->clf && nout > 0)
+    if (use_sep && nout > 0)
         separate_pairs(self, g, owner, out, nout);
     if (nsd >= lo && nsd <= hi && nsd > 0 &&
         (nout < lo || nout > hi ||
@@ -1919,10 +1903,8 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
     }
     free(sd);
     free(owner_sd);
-    if (self && self->sep && self->clf && nout > 0) {
-        if (mh > 0)
-            nout = separate_wide(self, g, mh, owner, &out, nout, hi);
-    }
+    if (use_sep && nout > 0 && mh > 0)
+        nout = separate_wide(self, g, mh, owner, &out, nout, hi);
     free(owner);
     free(owner_dp);
     for (int i = 0; i < ncut; i++)

@@ -132,6 +132,22 @@ static bl_box ink_box(const uint8_t *ink, int w, int h)
     return x1 < 0 ? (bl_box){0, 0, 0, 0} : (bl_box){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
 }
 
+/* The grid column of each pixel column x0 .. x0 + n - 1 under map
+ * (free()); a cell's column depends on x alone, its row on y alone. */
+static int *grid_columns(const bl_separate_map *map, int x0, int n)
+{
+    int *col = bl_xmalloc(sizeof *col * (size_t)n);
+    for (int x = 0; x < n; x++)
+        col[x] = bl_separate_cell(map, x0 + x, map->y0) % BL_SEPARATE_W;
+    return col;
+}
+
+/* The first cell of the grid row of pixel row y under map. */
+static int grid_row(const bl_separate_map *map, int y)
+{
+    return bl_separate_cell(map, map->x0, y) / BL_SEPARATE_W * BL_SEPARATE_W;
+}
+
 int bl_separate_input(const uint8_t *ink, int w, int h, float grid[BL_SEPARATE_CELLS],
                       bl_separate_map *map)
 {
@@ -139,27 +155,23 @@ int bl_separate_input(const uint8_t *ink, int w, int h, float grid[BL_SEPARATE_C
     bl_box b = ink_box(ink, w, h);
     if (b.w == 0)
         return 0;
-    int x0 = b.x, y0 = b.y, x1 = b.x + b.w - 1, y1 = b.y + b.h - 1;
-    int bw = b.w, bh = b.h;
-    double s = (double)SEP_INK_H / bh;
-    if (bw * s > BL_SEPARATE_W - 2)
-        s = (double)(BL_SEPARATE_W - 2) / bw;
+    double s = (double)SEP_INK_H / b.h;
+    if (b.w * s > BL_SEPARATE_W - 2)
+        s = (double)(BL_SEPARATE_W - 2) / b.w;
     map->scale = s;
-    map->x0 = x0;
-    map->y0 = y0;
+    map->x0 = b.x;
+    map->y0 = b.y;
     map->ox = 1;
-    map->oy = (BL_SEPARATE_H - (int)ceil(bh * s)) / 2;
+    map->oy = (BL_SEPARATE_H - (int)ceil(b.h * s)) / 2;
     /* Each cell holds its share of inked pixels (1 when full). */
     float per_pixel = (float)(s * s);
-    int *col = bl_xmalloc(sizeof *col * (size_t)(x1 - x0 + 1));
-    for (int x = x0; x <= x1; x++)
-        col[x - x0] = bl_separate_cell(map, x, y0) % BL_SEPARATE_W;
-    for (int y = y0; y <= y1; y++) {
-        int row = bl_separate_cell(map, x0, y) / BL_SEPARATE_W * BL_SEPARATE_W;
-        const uint8_t *line = ink + (size_t)y * w;
-        for (int x = x0; x <= x1; x++)
+    int *col = grid_columns(map, b.x, b.w);
+    for (int y = b.y; y < b.y + b.h; y++) {
+        int row = grid_row(map, y);
+        const uint8_t *line = ink + (size_t)y * w + b.x;
+        for (int x = 0; x < b.w; x++)
             if (line[x])
-                grid[row + col[x - x0]] += per_pixel;
+                grid[row + col[x]] += per_pixel;
     }
     free(col);
     for (int i = 0; i < BL_SEPARATE_CELLS; i++)
@@ -200,11 +212,9 @@ int bl_separator_peel(bl_separator *self, const uint8_t *ink, int w, int h, uint
         return 0;
     const float *p = bl_nn_net_forward(self->net, grid, 1, false, NULL);
     int n = 0;
-    int *col = bl_xmalloc(sizeof *col * (size_t)w);
-    for (int x = 0; x < w; x++)
-        col[x] = bl_separate_cell(&map, x, map.y0) % BL_SEPARATE_W;
+    int *col = grid_columns(&map, 0, w);
     for (int y = 0; y < h; y++) {
-        const float *row = p + bl_separate_cell(&map, map.x0, y) / BL_SEPARATE_W * BL_SEPARATE_W;
+        const float *row = p + grid_row(&map, y);
         for (int x = 0; x < w; x++)
             if (ink[(size_t)y * w + x] && row[col[x]] >= 0.5f) {
                 left[(size_t)y * w + x] = 1;
