@@ -19,9 +19,6 @@
 #include "blm/blm.h"
 #include "nn/nn.h"
 
-#define BL_CLASSIFY_SIDE 28
-#define BL_CLASSIFY_PIXELS (BL_CLASSIFY_SIDE * BL_CLASSIFY_SIDE)
-#define BL_CLASSIFY_CLASSES 10
 #define BL_CLASSIFY_MAX_BATCH 256
 
 struct bl_classifier {

@@ -11,6 +11,10 @@
 
 #include "util/util.h"
 
+#define BL_CLASSIFY_SIDE 28
+#define BL_CLASSIFY_PIXELS (BL_CLASSIFY_SIDE * BL_CLASSIFY_SIDE)
+#define BL_CLASSIFY_CLASSES 10
+
 typedef struct bl_classifier bl_classifier;
 
 /* Loads a classifier model file; errors name the file and the reason. */

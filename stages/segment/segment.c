@@ -86,6 +86,7 @@
 #include "blm/blm.h"
 #include "classify/classify.h"
 #include "nn/nn.h"
+#include "segment/read_memo.h"
 #include "segment/separate.h"
 
 enum {
@@ -126,6 +127,7 @@ enum {
 #define SEP_SURE 0.9      /* ... and each reads with this P(best class) */
 #define SEP_FIELD_MARGIN 0.0 /* log P the separator's whole field must gain */
 #define SEP_FIELD_WIDE 0.8 /* pieces this wide in u (x height) are taken apart */
+#define READ_MEMO_CAPACITY 512 /* readings remembered within one field */
 
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
@@ -138,11 +140,20 @@ typedef struct geom {
     int off;      /* added so u >= 0 */
     int U;        /* u range [0, U) */
     const int *labels;
+    int *u; /* each pixel's u, W x H: the pixel loops ask for it often */
 } geom;
 
 static inline int ucol(const geom *g, int x, int y)
 {
-    return (int)lround(x - g->slant * (g->H - 1 - y)) + g->off;
+    return g->u[(size_t)y * (size_t)g->W + (size_t)x];
+}
+
+/* lround(v) without the library call, for |v| < 2^52: v - r is exact. */
+static inline int round_half_away(double v)
+{
+    long r = (long)v;
+    double d = v - (double)r;
+    return (int)(d >= 0.5 ? r + 1 : d <= -0.5 ? r - 1 : r);
 }
 
 static void geom_init(geom *g, int W, int H, double slant, const int *labels)
@@ -151,6 +162,12 @@ static void geom_init(geom *g, int W, int H, double slant, const int *labels)
     int span = (int)ceil(fabs(slant) * (H - 1)) + 1;
     g->off = slant > 0 ? span : 0;
     g->U = W + span + 1;
+    g->u = bl_xmalloc((size_t)W * (size_t)H * sizeof *g->u + 1);
+    for (int y = 0; y < H; y++) {
+        double shift = slant * (H - 1 - y);
+        for (int x = 0; x < W; x++)
+            g->u[(size_t)y * (size_t)W + (size_t)x] = round_half_away(x - shift) + g->off;
+    }
 }
 
 /* A candidate digit: a set of component labels and a stretch of u. */
@@ -494,6 +511,7 @@ struct bl_segment {
     bl_nn_net *cut;
     float mean[BL_SEGMENT_CUT_FEATURES], sd[BL_SEGMENT_CUT_FEATURES];
     bl_classifier *clf;
+    bl_read_memo *memo; /* the classifier's readings of this field's crops */
     bl_separator *sep; /* NULL: the model file holds none */
     char id[64];
 };
@@ -560,6 +578,7 @@ bl_segment *bl_segment_new(const char *cut_model, const char *classify_model, bl
         self->clf = bl_classifier_load(classify_model, err);
         if (!self->clf)
             goto fail;
+        self->memo = bl_read_memo_new(self->clf, READ_MEMO_CAPACITY);
     }
     return self;
 fail:
@@ -575,6 +594,7 @@ void bl_segment_destroy(bl_segment **self)
         return;
     bl_nn_net_destroy(&(*self)->cut);
     bl_separator_destroy(&(*self)->sep);
+    bl_read_memo_destroy(&(*self)->memo);
     bl_classifier_destroy(&(*self)->clf);
     free(*self);
     *self = NULL;
@@ -667,7 +687,7 @@ static int split_by_classifier(bl_segment *self, const piece *p, const geom *g, 
         }
     int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)(nb + 1));
     float *probs = bl_xmalloc(sizeof *probs * (size_t)(nb + 1) * 10);
-    int ok = nb > 0 && bl_classifier_run(self->clf, crops, (size_t)nb, cls, probs, NULL) == BL_OK;
+    int ok = nb > 0 && bl_read_memo_run(self->memo, crops, (size_t)nb, cls, probs, NULL) == BL_OK;
     for (int k = 0; k < npairs && ok; k++)
         if (slot[k] >= 0)
             part_score[k] += log(fmax(probs[(size_t)slot[k] * 10 + cls[slot[k]]], 1e-6));
@@ -792,7 +812,7 @@ static int check_split(bl_segment *self, const piece *p, const geom *g, int digi
         return nch;
     int32_t cls[MAX_PARTS + 1];
     float probs[(MAX_PARTS + 1) * 10];
-    if (bl_classifier_run(self->clf, crops, (size_t)nb, cls, probs, NULL) != BL_OK)
+    if (bl_read_memo_run(self->memo, crops, (size_t)nb, cls, probs, NULL) != BL_OK)
         return nch;
     double whole = log(fmax(probs[cls[0]], 1e-6)), parts = 0;
     for (int k = 1; k < nb; k++)
@@ -923,6 +943,7 @@ static void prepared_free(prepared *pp)
         free(pp->pieces[i].labels);
     free(pp->pieces);
     free(pp->labels);
+    free(pp->g.u);
     free(pp->comps);
 }
 
@@ -952,7 +973,7 @@ static void score_pieces(bl_segment *self, const geom *g, const piece *ps, int n
         score[i] = width_prior(ps[i].u1 - ps[i].u0, digit_h);
     }
     if (self && self->clf && n > 0 &&
-        bl_classifier_run(self->clf, crops, (size_t)n, cls, probs, NULL) == BL_OK)
+        bl_read_memo_run(self->memo, crops, (size_t)n, cls, probs, NULL) == BL_OK)
         for (int i = 0; i < n; i++)
             score[i] += log(fmax(probs[(size_t)i * 10 + cls[i]], 1e-6));
     free(crops);
@@ -1319,7 +1340,7 @@ static int dp_segment(bl_segment *self, const prepared *pp, int lo, int hi,
         }
     int32_t *cls = bl_xmalloc(sizeof *cls * ((size_t)ng + 1));
     float *probs = bl_xmalloc(sizeof *probs * ((size_t)ng + 1) * 10);
-    ok = ng > 0 && bl_classifier_run(self->clf, crops, (size_t)ng, cls, probs, NULL) == BL_OK;
+    ok = ng > 0 && bl_read_memo_run(self->memo, crops, (size_t)ng, cls, probs, NULL) == BL_OK;
     for (int k = 0; k < ng && ok; k++)
         grp[k].score += log(fmax(probs[(size_t)k * 10 + cls[k]], 1e-6));
     free(probs);
@@ -1489,7 +1510,7 @@ static double reading_gain(bl_segment *self, const bl_segment_digit *a, int na,
     if (m > 0) {
         int32_t *cls = bl_xmalloc(sizeof *cls * (size_t)m);
         float *pr = bl_xmalloc(sizeof *pr * (size_t)m * 10);
-        if (bl_classifier_run(self->clf, px, (size_t)m, cls, pr, NULL) == BL_OK)
+        if (bl_read_memo_run(self->memo, px, (size_t)m, cls, pr, NULL) == BL_OK)
             for (int q = 0; q < m; q++)
                 gain += sign[q] * log(fmax(pr[q * 10 + cls[q]], 1e-6));
         free(cls);
@@ -1604,7 +1625,7 @@ static void separate_pairs(bl_segment *self, const geom *g, uint8_t *owner,
         int32_t cls[4];
         float probs[40];
         if (peeled_pair(ink, left, box, crops + 2 * BL_MNIST_PIXELS, nb) &&
-            bl_classifier_run(self->clf, crops, 4, cls, probs, NULL) == BL_OK) {
+            bl_read_memo_run(self->memo, crops, 4, cls, probs, NULL) == BL_OK) {
             double old = log(fmax(probs[cls[0]], 1e-6)) + log(fmax(probs[10 + cls[1]], 1e-6));
             double sep = log(fmax(probs[20 + cls[2]], 1e-6)) + log(fmax(probs[30 + cls[3]], 1e-6));
             if (sep > old + SEP_MARGIN) {
@@ -1666,7 +1687,7 @@ static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *
          * touching digits often read as one with confidence. */
         if (got >= SEP_SPLIT_MIN * total && got <= (1 - SEP_SPLIT_MIN) * total &&
             peeled_pair(ink, left, box, crops, nb) &&
-            bl_classifier_run(self->clf, crops, 2, cls, probs, NULL) == BL_OK &&
+            bl_read_memo_run(self->memo, crops, 2, cls, probs, NULL) == BL_OK &&
             probs[cls[0]] >= SEP_SURE && probs[10 + cls[1]] >= SEP_SURE) {
             /* Ids after i move up by one to make room. */
             for (size_t k = 0; k < (size_t)g->W * g->H; k++)
@@ -1747,6 +1768,7 @@ int bl_segment_run_expect(bl_segment *self, const bl_image *crop, int lo, int hi
     assert(crop && digits && count);
     *digits = NULL;
     *count = 0;
+    bl_read_memo_clear(self ? self->memo : NULL);
     prepared pp;
     int rc = prepare(crop, &pp, err);
     if (rc < 0)
