@@ -377,15 +377,19 @@ static void usage(FILE *to)
             "usage: blotter train write [--out F] [--work DIR] [--config F]\n"
             "         [--pages N] [--seed S] [--val-pages N] [--val-seed S]\n"
             "         [--check-pages N] [--check-seed S] [--epochs N] [--target R]\n"
+            "         [--model-version V]\n"
             "Trains the review gate on generated pages run through the pipeline.\n"
             "Defaults: --out models/write-gate.blm --work train-write --pages 2000\n"
             "--seed 1 --val-pages 300 --val-seed 2001 --check-pages 100 --check-seed 4001\n"
-            "--epochs 40 --target 0.9. Seeds from 5001 on are for evaluation only.\n");
+            "--epochs 40 --target 0.9 --model-version 1. Seeds from 5001 on are for\n"
+            "evaluation only. The pages and databases under --work are reused; after\n"
+            "changing a model of the pipeline, delete the databases (DIR/*.db).\n");
 }
 
 int bl_cmd_train_write(int argc, char **argv)
 {
     const char *out = "models/write-gate.blm", *work = "train-write", *config = NULL;
+    const char *version = "1";
     gate_set sets[3] = {{.name = "train", .pages = 2000, .seed = 1, .split = "train"},
                         {.name = "val", .pages = 300, .seed = 2001, .split = "train"},
                         {.name = "check", .pages = 100, .seed = 4001, .split = "test"}};
@@ -413,6 +417,7 @@ int bl_cmd_train_write(int argc, char **argv)
         else if (strcmp(a, "--check-seed") == 0) sets[2].seed = atol(v);
         else if (strcmp(a, "--epochs") == 0) epochs = atoi(v);
         else if (strcmp(a, "--target") == 0) target = atof(v);
+        else if (strcmp(a, "--model-version") == 0) version = v;
         else {
             fprintf(stderr, "blotter train write: unknown option '%s'\n", a);
             usage(stderr);
@@ -583,6 +588,7 @@ int bl_cmd_train_write(int argc, char **argv)
     }
     char buf[256];
     bl_blm_set_meta(model, "name", "write-gate");
+    bl_blm_set_meta(model, "version", version);
     snprintf(buf, sizeof buf, "%.6f", threshold);
     bl_blm_set_meta(model, "threshold", buf);
     snprintf(buf, sizeof buf, "%.2f", best_T);
