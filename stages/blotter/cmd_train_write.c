@@ -10,7 +10,10 @@
  *   check  --check-pages --check-seed (test digits): held out, reports
  *          calibration (expected calibration error over ten bins, Brier
  *          score) and the flagging figures.
- * Seeds 5001 and up are the evaluation pages and are refused.
+ * Seeds 5001 and up are the evaluation pages and are refused. Pages and
+ * databases are reused by the next run; a database is made again when the
+ * models that read it (their checksums, kept beside it in SET.models) are
+ * not the configured ones.
  *
  * Each stored field is paired with a true field of its page (greedy by box
  * IoU >= 0.5, as the pipeline scorer does); its label is 1 when the stored
@@ -263,8 +266,55 @@ static int set_matches(const gate_set *s, const char *truth_path)
     return ok;
 }
 
+/* Which models read the pages: "ingest=<crc32> detect=... classify=...",
+ * the checksums in the ids of the models the configuration names (the
+ * gate itself is left out: it reads nothing; 0: no model). A database made with other models holds other
+ * readings and is made again. */
+static int models_stamp(const char *config, char *out, size_t out_size)
+{
+    char path[BL_PATH_MAX];
+    bl_conf conf;
+    bl_err err = {0};
+    bl_conf_defaults(&conf);
+    bl_conf_locate(config, path, sizeof path);
+    if (path[0] && bl_conf_load(&conf, path, &err)) {
+        fprintf(stderr, "blotter train write: %s\n", err.msg);
+        return -1;
+    }
+    size_t len = 0;
+    out[0] = '\0';
+    for (int st = BL_STAGE_INGEST; st < BL_STAGE_WRITE; st++) {
+        uint32_t crc = 0;
+        if (conf.model[st][0]) {
+            bl_blm *m = bl_blm_load(conf.model[st], NULL, &err);
+            if (!m) {
+                fprintf(stderr, "blotter train write: %s\n", err.msg);
+                return -1;
+            }
+            crc = m->crc;
+            bl_blm_destroy(&m);
+        }
+        len += (size_t)snprintf(out + len, len < out_size ? out_size - len : 0, "%s%s=%08x",
+                                len ? " " : "", bl_stage_name((bl_stage_id)st), crc);
+    }
+    return len < out_size ? 0 : -1;
+}
+
+/* Removes a database and its side files, so that a failed or stale one is
+ * not reused as if it were whole. */
+static void db_remove(const char *db)
+{
+    char side[BL_PATH_MAX + 16];
+    unlink(db);
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+}
+
 /* Makes (or reuses) the set's pages and database, then loads it. */
-static int set_make(gate_set *s, const char *exe, const char *work, const char *config)
+static int set_make(gate_set *s, const char *exe, const char *work, const char *config,
+                    const char *stamp)
 {
     char dir[BL_PATH_MAX], db[BL_PATH_MAX + 8], truth[BL_PATH_MAX + 16], pages[16], seed[32];
     snprintf(dir, sizeof dir, "%s/%s", work, s->name);
@@ -284,6 +334,21 @@ static int set_make(gate_set *s, const char *exe, const char *work, const char *
             return -1;
         unlink(db);
     }
+    /* The database is reused only when the same models made it. */
+    char stamp_path[BL_PATH_MAX + 16], made_with[512] = "";
+    snprintf(stamp_path, sizeof stamp_path, "%s.models", dir);
+    FILE *f = fopen(stamp_path, "r");
+    if (f) {
+        if (!fgets(made_with, sizeof made_with, f))
+            made_with[0] = '\0';
+        made_with[strcspn(made_with, "\n")] = '\0';
+        fclose(f);
+    }
+    if (stat(db, &sb) == 0 && strcmp(made_with, stamp) != 0) {
+        fprintf(stderr, "train write: %s was read by other models (%s; now %s): reading it again\n",
+                db, made_with[0] ? made_with : "unknown", stamp);
+        db_remove(db);
+    }
     if (stat(db, &sb) != 0) {
         fprintf(stderr, "train write: running the pipeline on %s\n", dir);
         char *argv[] = {(char *)exe, "run", "--db", db, dir, NULL, NULL, NULL};
@@ -293,13 +358,13 @@ static int set_make(gate_set *s, const char *exe, const char *work, const char *
             argv[6] = dir;
         }
         if (run_child(argv)) {
-            /* Not reused by the next run as if it were whole. */
-            char side[BL_PATH_MAX + 16];
-            unlink(db);
-            snprintf(side, sizeof side, "%s-wal", db);
-            unlink(side);
-            snprintf(side, sizeof side, "%s-shm", db);
-            unlink(side);
+            db_remove(db);
+            return -1;
+        }
+        f = fopen(stamp_path, "w");
+        int bad = !f || fprintf(f, "%s\n", stamp) < 0;
+        if ((f && fclose(f) != 0) || bad) {
+            fprintf(stderr, "blotter train write: %s: %s\n", stamp_path, strerror(errno));
             return -1;
         }
     }
@@ -382,8 +447,8 @@ static void usage(FILE *to)
             "Defaults: --out models/write-gate.blm --work train-write --pages 2000\n"
             "--seed 1 --val-pages 300 --val-seed 2001 --check-pages 100 --check-seed 4001\n"
             "--epochs 40 --target 0.9 --model-version 1. Seeds from 5001 on are for\n"
-            "evaluation only. The pages and databases under --work are reused; after\n"
-            "changing a model of the pipeline, delete the databases (DIR/*.db).\n");
+            "evaluation only. The pages and databases under --work are reused; a\n"
+            "database read by other models than the configured ones is made again.\n");
 }
 
 int bl_cmd_train_write(int argc, char **argv)
@@ -456,8 +521,11 @@ int bl_cmd_train_write(int argc, char **argv)
     float *Z = NULL, *mean = NULL, *sd = NULL;
     double *conf = NULL;
     int32_t *idx = NULL;
+    char stamp[512];
+    if (models_stamp(config, stamp, sizeof stamp))
+        goto done;
     for (int k = 0; k < 3; k++)
-        if (set_make(&sets[k], exe, work, config))
+        if (set_make(&sets[k], exe, work, config, stamp))
             goto done;
     gate_set *tr = &sets[0], *va = &sets[1], *ck = &sets[2];
     if (tr->n < 10 || va->n < 10) {

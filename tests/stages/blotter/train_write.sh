@@ -3,7 +3,8 @@
 # the ones asked for (other --pages or --seed), naming the folder, before
 # generating or running anything; evaluation seeds are refused too.
 # A pipeline run that fails (here: the writer's gate file is not a model)
-# leaves no database behind to be taken for a whole one next time.
+# leaves no database behind to be taken for a whole one next time, and a
+# database read by other models than the configured ones is read again.
 # Usage: train_write.sh BLOTTER CONFIG   (the last part needs MNIST)
 set -eu
 blotter=$1
@@ -41,5 +42,29 @@ if [ -f "$(dirname "$config")/data/mnist/train-images-idx3-ubyte" ]; then
     grep -q "bad.blm" "$tmp/out" || { cat "$tmp/out"; echo "the bad file is not named"; exit 1; }
     [ -f "$tmp/r/train/truth.json" ] || { echo "no pages were made"; exit 1; }
     [ ! -e "$tmp/r/train.db" ] || { echo "the failed run's database was left"; exit 1; }
+
+    # A whole (tiny) run; the next one reuses its databases, but not once
+    # a model that reads the pages has changed (here: detect without one).
+    small="--work $tmp/s --pages 12 --val-pages 3 --check-pages 2 --epochs 2"
+    # shellcheck disable=SC2086
+    "$blotter" train write $small --config "$config" --out "$tmp/g.blm" >"$tmp/out" 2>&1 ||
+        { cat "$tmp/out"; echo "a small training run failed"; exit 1; }
+    [ -s "$tmp/g.blm" ] || { echo "no gate was written"; exit 1; }
+    grep -q "^ingest=[0-9a-f]\{8\} detect=[0-9a-f]\{8\} segment=" "$tmp/s/train.models" ||
+        { cat "$tmp/s/train.models"; echo "the models were not recorded"; exit 1; }
+    # shellcheck disable=SC2086
+    "$blotter" train write $small --config "$config" --out "$tmp/g.blm" >"$tmp/out" 2>&1
+    if grep -q "running the pipeline" "$tmp/out"; then
+        cat "$tmp/out"; echo "databases of the same models were not reused"; exit 1
+    fi
+    sed -e "s|= models/|= $src/models/|" -e "s|^detect = .*detect-regions.blm|detect =|" \
+        -e "s|^templates = templates|templates = $src/templates|" "$config" >"$tmp/nodetect.conf"
+    # shellcheck disable=SC2086
+    "$blotter" train write $small --config "$tmp/nodetect.conf" --out "$tmp/g.blm" >"$tmp/out" 2>&1 ||
+        { cat "$tmp/out"; echo "the run without a detect model failed"; exit 1; }
+    grep -q "$tmp/s/train.db was read by other models" "$tmp/out" ||
+        { cat "$tmp/out"; echo "a database of other models was reused"; exit 1; }
+    grep -q "detect=00000000" "$tmp/s/train.models" ||
+        { cat "$tmp/s/train.models"; echo "the new models were not recorded"; exit 1; }
 fi
 echo "train_write: refusals named"
