@@ -267,9 +267,9 @@ static int set_matches(const gate_set *s, const char *truth_path)
 }
 
 /* Which models read the pages: "ingest=<crc32> detect=... classify=...",
- * the checksums in the ids of the models the configuration names (the
- * gate itself is left out: it reads nothing; 0: no model). A database made with other models holds other
- * readings and is made again. */
+ * the checksums in the ids of the models the configuration names (0: no
+ * model; the gate is left out, it reads nothing). A database made with
+ * other models holds other readings and is made again. */
 static int models_stamp(const char *config, char *out, size_t out_size)
 {
     char path[BL_PATH_MAX];
@@ -294,10 +294,13 @@ static int models_stamp(const char *config, char *out, size_t out_size)
             crc = m->crc;
             bl_blm_destroy(&m);
         }
-        len += (size_t)snprintf(out + len, len < out_size ? out_size - len : 0, "%s%s=%08x",
-                                len ? " " : "", bl_stage_name((bl_stage_id)st), crc);
+        int wrote = snprintf(out + len, out_size - len, "%s%s=%08x", len ? " " : "",
+                             bl_stage_name((bl_stage_id)st), crc);
+        if (wrote < 0 || (size_t)wrote >= out_size - len)
+            return -1;
+        len += (size_t)wrote;
     }
-    return len < out_size ? 0 : -1;
+    return 0;
 }
 
 /* Removes a database and its side files, so that a failed or stale one is

@@ -1,7 +1,9 @@
 /*
  * read_memo: an open-addressed hash table of crops and their readings.
- * The hash is FNV-1a over the crop's 784 bytes, taken a 64-bit word at a
- * time; a slot matches only when the bytes are equal too. The table is at
+ * The hash follows FNV-1a over the crop's 784 bytes taken a 64-bit word
+ * at a time, with a shift after each step so that the high bits reach the
+ * low ones the table indexes by; a slot matches only when the bytes are
+ * equal too. The table is at
  * most half full, so a probe sequence always ends at an empty slot; when
  * half is reached it is cleared rather than grown, since a field's
  * readings are few and the memo is cleared between fields anyway.

@@ -4,7 +4,7 @@
  *
  * Segment asks the classifier about the same digit many times: the greedy
  * cut, the global choice, the separator's reading and the checks of
- * neighbouring pairs each read the digits they propose, and most of those
+ * neighbouring pairs each read the digits they propose, and many of those
  * digits are the same pixels cut the same way. The memo keeps each crop
  * with its reading, so that a crop is read once; it is exact (the crop's
  * bytes are compared, not only their hash). Clear it between fields.
