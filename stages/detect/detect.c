@@ -1382,6 +1382,25 @@ static bl_box field_ink_box(const bl_image *page, const bl_template_field *f, in
     return u;
 }
 
+/* A named comb field's box b widened across to the cells written in it
+ * (cells.h): the last digit of a small hand stands a cell's width from the
+ * others and can be left out of the found box, and segment would then cut
+ * another digit in two to reach the template's count. Only across, and
+ * only within the field's own box (FIELD_TOL of slack), so that the ink of
+ * a neighbouring field or of the line above or below is not taken in. */
+static bl_box widen_to_cells(const bl_image *page, const bl_template *t,
+                             const bl_template_field *f, int dx, int dy, bl_box b)
+{
+    bl_box cells;
+    if (!bl_cells_gather(page, t, f, dx, dy, &cells))
+        return b;
+    int x0 = imax(imin(b.x, cells.x), f->box.x + dx - FIELD_TOL);
+    int x1 = imin(imax(box_right(b), box_right(cells)), f->box.x + dx + f->box.w + FIELD_TOL);
+    if (x0 > b.x || x1 < box_right(b))
+        return b; /* the found box already reaches past the field's own */
+    return (bl_box){x0, b.y, x1 - x0, b.h};
+}
+
 /* Both entry points: line removal (keeping its line pixels when there are
  * templates to match), matching, candidates, verdicts, naming, order. */
 static int detect_page(bl_detect *self, const bl_template_set *templates, bl_image *page,
@@ -1427,8 +1446,11 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
         const bl_template *t = &templates->t[m.index];
         no = name_regions(t, &m, regs, n, self && self->net, o);
         no = add_comb_entries(t, &m, page, o, no);
-        for (int i = 0; i < no; i++)
-            o[i].r.box = field_ink_box(page, &t->fields[o[i].field], m.dx, m.dy, o[i].r.box);
+        for (int i = 0; i < no; i++) {
+            const bl_template_field *f = &t->fields[o[i].field];
+            o[i].r.box = field_ink_box(page, f, m.dx, m.dy, o[i].r.box);
+            o[i].r.box = widen_to_cells(page, t, f, m.dx, m.dy, o[i].r.box);
+        }
     } else {
         for (int i = 0; i < n; i++)
             if (regs[i].score >= 0.5f)

@@ -2,7 +2,8 @@
  * cells: a comb field's walls come from the template's upright lines; its
  * writing is gathered cell by cell, without what is left of the walls,
  * the label above or specks; detect takes a comb written in small digits
- * that no candidate covers.
+ * that no candidate covers, and widens a comb field it found to a last
+ * digit written apart.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -139,6 +140,42 @@ Test(cells, detect_takes_a_comb_written_small)
     cr_expect_str_eq(f[0].rule, "date=DDMMYYYY");
     cr_expect_eq(f[0].recovered, 1);
     draw_assert_box(f[0].box, want, "date");
+    free(f);
+    bl_image_destroy(&page);
+}
+
+Test(cells, a_found_comb_takes_in_its_last_written_cell)
+{
+    bl_image *page = bl_image_new(W, H);
+    for (int i = 0; i < card.nlines; i++)
+        draw_fill(page, card.lines[i].box);
+    /* Seven digits of a hand large enough to be found as one field, and
+     * a last one written small at the far side of its cell, too far from
+     * the others to be grouped with them. */
+    bl_box want = {0, 0, 0, 0};
+    for (int i = 0; i < CELLS - 1; i++)
+        want = draw_union(want, draw_ring(page, 300 + i * PITCH + 5, 940, 44, 56));
+    bl_box last = draw_ring(page, 300 + (CELLS - 1) * PITCH + 62, 960, 22, 26);
+    want = draw_union(want, last);
+    bl_template_set set = {&card, 1};
+    bl_detect_field *f = NULL;
+    int n = 0;
+    bl_template_match m;
+    bl_err err = {0};
+    bl_detect *det = bl_detect_new(BL_SOURCE_DIR "/models/detect-regions.blm", &err);
+    cr_assert_not_null(det, "%s", err.msg);
+    cr_assert_eq(bl_detect_run_named(det, &set, page, &f, &n, &m, &err), BL_OK, "%s", err.msg);
+    bl_detect_destroy(&det);
+    cr_assert_eq(m.index, 0, "score %.3f", m.score);
+    cr_assert_eq(n, 1, "%d fields", n);
+    cr_expect_str_eq(f[0].name, "date");
+    cr_expect_geq(f[0].box.x + f[0].box.w, last.x + last.w,
+                  "box %d+%d ends before the last digit at %d", f[0].box.x, f[0].box.w,
+                  last.x + last.w);
+    /* Across only: the box keeps the height the digits gave it. */
+    cr_expect_leq(f[0].box.y, want.y);
+    cr_expect_geq(f[0].box.y + f[0].box.h, want.y + want.h);
+    cr_expect_lt(f[0].box.h, 100);
     free(f);
     bl_image_destroy(&page);
 }
