@@ -1567,8 +1567,34 @@ static int peeled_pair(const uint8_t *ink, const uint8_t *left, bl_box box,
     return ok;
 }
 
+/* The pixels of owner ids a and b within box as a box-sized mask (1 =
+ * theirs); returns how many. a == b takes one digit. */
+static int owner_mask(const uint8_t *owner, const geom *g, bl_box box, int a, int b,
+                      uint8_t *ink)
+{
+    int total = 0;
+    for (int y = 0; y < box.h; y++)
+        for (int x = 0; x < box.w; x++) {
+            uint8_t o = owner[(size_t)(box.y + y) * g->W + box.x + x];
+            ink[(size_t)y * box.w + x] = o == a || o == b;
+            total += o == a || o == b;
+        }
+    return total;
+}
+
+/* Gives the mask's pixels within box to a where left marks them, else b. */
+static void owner_assign(uint8_t *owner, const geom *g, bl_box box, const uint8_t *ink,
+                         const uint8_t *left, int a, int b)
+{
+    for (int y = 0; y < box.h; y++)
+        for (int x = 0; x < box.w; x++)
+            if (ink[(size_t)y * box.w + x])
+                owner[(size_t)(box.y + y) * g->W + box.x + x] =
+                    (uint8_t)(left[(size_t)y * box.w + x] ? a : b);
+}
+
 /* Whether digits a and b (owner ids) were cut out of one connected piece
- * of ink: some component has pixels of both. */
+ * of ink: a pixel of each touch within one component. */
 static int share_ink(const uint8_t *owner, const geom *g, bl_box box, int a, int b)
 {
     for (int y = box.y; y < box.y + box.h; y++)
@@ -1603,15 +1629,9 @@ static void separate_pairs(bl_segment *self, const geom *g, uint8_t *owner,
         bl_box box = box_union(d[i].box, d[i + 1].box);
         if (!share_ink(owner, g, box, a, b))
             continue;
-        int total = 0;
-        uint8_t *ink = bl_xcalloc((size_t)box.w * box.h, 1);
+        uint8_t *ink = bl_xmalloc((size_t)box.w * box.h);
         uint8_t *left = bl_xmalloc((size_t)box.w * box.h);
-        for (int y = 0; y < box.h; y++)
-            for (int x = 0; x < box.w; x++) {
-                uint8_t o = owner[(size_t)(box.y + y) * g->W + box.x + x];
-                ink[(size_t)y * box.w + x] = o == a || o == b;
-                total += o == a || o == b;
-            }
+        int total = owner_mask(owner, g, box, a, b, ink);
         int got = bl_separator_peel(self->sep, ink, box.w, box.h, left);
         if (got < SEP_PART_MIN * total || got > (1 - SEP_PART_MIN) * total) {
             free(ink);
@@ -1633,11 +1653,7 @@ static void separate_pairs(bl_segment *self, const geom *g, uint8_t *owner,
                 memcpy(d[i + 1].pixels, crops + 3 * BL_MNIST_PIXELS, BL_MNIST_PIXELS);
                 d[i].box = nb[0];
                 d[i + 1].box = nb[1];
-                for (int y = 0; y < box.h; y++)
-                    for (int x = 0; x < box.w; x++)
-                        if (ink[(size_t)y * box.w + x])
-                            owner[(size_t)(box.y + y) * g->W + box.x + x] =
-                                (uint8_t)(left[(size_t)y * box.w + x] ? a : b);
+                owner_assign(owner, g, box, ink, left, a, b);
             }
         }
         free(ink);
@@ -1658,7 +1674,7 @@ static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *
         bl_segment_digit *cur = &(*d)[i];
         if (cur->box.w < SEP_WIDE * digit_h)
             continue;
-        int id = i + 1, total = 0;
+        int id = i + 1;
         bl_box box = cur->box;
         /* Its width along the slant, as the cuts measure pieces. */
         int u0 = INT32_MAX, u1 = INT32_MIN;
@@ -1670,14 +1686,9 @@ static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *
                 }
         if (u1 < u0 || u1 - u0 + 1 < SEP_WIDE * digit_h)
             continue;
-        uint8_t *ink = bl_xcalloc((size_t)box.w * box.h, 1);
+        uint8_t *ink = bl_xmalloc((size_t)box.w * box.h);
         uint8_t *left = bl_xmalloc((size_t)box.w * box.h);
-        for (int y = 0; y < box.h; y++)
-            for (int x = 0; x < box.w; x++) {
-                int o = owner[(size_t)(box.y + y) * g->W + box.x + x] == id;
-                ink[(size_t)y * box.w + x] = (uint8_t)o;
-                total += o;
-            }
+        int total = owner_mask(owner, g, box, id, id, ink);
         int got = bl_separator_peel(self->sep, ink, box.w, box.h, left);
         uint8_t crops[2 * BL_MNIST_PIXELS];
         bl_box nb[2];
@@ -1693,11 +1704,7 @@ static int separate_wide(bl_segment *self, const geom *g, int digit_h, uint8_t *
             for (size_t k = 0; k < (size_t)g->W * g->H; k++)
                 if (owner[k] > id && owner[k] < 254)
                     owner[k]++;
-            for (int y = 0; y < box.h; y++)
-                for (int x = 0; x < box.w; x++)
-                    if (ink[(size_t)y * box.w + x])
-                        owner[(size_t)(box.y + y) * g->W + box.x + x] =
-                            (uint8_t)(left[(size_t)y * box.w + x] ? id : id + 1);
+            owner_assign(owner, g, box, ink, left, id, id + 1);
             *d = bl_xrealloc(*d, sizeof **d * (size_t)(n + 1));
             memmove(*d + i + 2, *d + i + 1, sizeof **d * (size_t)(n - i - 1));
             memcpy((*d)[i].pixels, crops, BL_MNIST_PIXELS);
