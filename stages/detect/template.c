@@ -236,6 +236,7 @@ static const char *rule_problem(const char *rule, char *why, size_t why_size)
 {
     char buf[BL_RULE_MAX];
     bl_strlcpy(buf, rule, sizeof buf);
+    int years = 0, dated = 0;
     char *save = NULL;
     for (char *item = strtok_r(buf, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
         char *eq = strchr(item, '=');
@@ -256,14 +257,22 @@ static const char *rule_problem(const char *rule, char *why, size_t why_size)
             ok = strcmp(v, "HHMM") == 0;
         else if (strcmp(k, "check") == 0)
             ok = strcmp(v, "luhn") == 0 || strcmp(v, "mod11") == 0;
+        else if (strcmp(k, "years") == 0)
+            ok = is_range(v), years = 1;
         else {
-            snprintf(why, why_size, "unknown key '%s' (len, range, date, time, check)", k);
+            snprintf(why, why_size,
+                     "unknown key '%s' (len, range, date, years, time, check)", k);
             return why;
         }
         if (!ok) {
             snprintf(why, why_size, "%s=%s: bad value", k, v);
             return why;
         }
+        dated |= strcmp(k, "date") == 0;
+    }
+    if (years && !dated) {
+        snprintf(why, why_size, "years= narrows a date= the rule does not have");
+        return why;
     }
     return NULL;
 }

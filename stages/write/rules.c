@@ -63,7 +63,23 @@ static int leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int valid_date(const char *v, int year_digits)
+/* The years a date may fall in (years=LO-HI); all of them by default. */
+typedef struct year_span {
+    unsigned long long lo, hi;
+} year_span;
+
+/* Whether some year of the span ends in the two digits yy. */
+static int span_has_yy(const year_span *span, int yy)
+{
+    if (span->hi - span->lo >= 99)
+        return 1;
+    for (unsigned long long y = span->lo; y <= span->hi; y++)
+        if (y % 100 == (unsigned long long)yy)
+            return 1;
+    return 0;
+}
+
+static int valid_date(const char *v, int year_digits, const year_span *span)
 {
     if (!all_digits(v) || strlen(v) != (size_t)(4 + year_digits))
         return 0;
@@ -71,6 +87,9 @@ static int valid_date(const char *v, int year_digits)
     int d = two(v), m = two(v + 2);
     int y = year_digits == 4 ? two(v + 4) * 100 + two(v + 6) : 2000 + two(v + 4);
     if (m < 1 || m > 12 || d < 1)
+        return 0;
+    if (year_digits == 4 ? (unsigned long long)y < span->lo || (unsigned long long)y > span->hi
+                         : !span_has_yy(span, two(v + 4)))
         return 0;
     int limit = days[m - 1] + (m == 2 && leap(y));
     return d <= limit;
@@ -111,11 +130,12 @@ static int mod11_ok(const char *v)
     return check != 10 && check == v[n - 1] - '0';
 }
 
-/* Applies one key=value; returns -1 when the key is unknown, else 1 when
- * the value passes and 0 when it fails, with *bit set. *bad is set when a
- * known key's parameter does not parse. */
-static int apply(const char *key, const char *param, const char *value, unsigned *bit,
-                 int *bad)
+/* Applies one key=value; returns -1 when the key is unknown or only
+ * modifies another (years), else 1 when the value passes and 0 when it
+ * fails, with *bit set. *bad is set when a known key's parameter does not
+ * parse. */
+static int apply(const char *key, const char *param, const char *value,
+                 const year_span *span, unsigned *bit, int *bad)
 {
     unsigned long long lo, hi;
     *bad = 0;
@@ -137,10 +157,15 @@ static int apply(const char *key, const char *param, const char *value, unsigned
     if (strcmp(key, "date") == 0) {
         *bit = BL_RULE_DATE;
         if (strcmp(param, "DDMMYYYY") == 0)
-            return valid_date(value, 4);
+            return valid_date(value, 4, span);
         if (strcmp(param, "DDMMYY") == 0)
-            return valid_date(value, 2);
+            return valid_date(value, 2, span);
         return *bad = 1, -1;
+    }
+    if (strcmp(key, "years") == 0) { /* read by bl_rules_check for the date */
+        if (!parse_span(param, &lo, &hi, 0))
+            *bad = 1;
+        return -1;
     }
     if (strcmp(key, "time") == 0) {
         *bit = BL_RULE_TIME;
@@ -170,6 +195,20 @@ void bl_rules_check(const char *rule, const char *value, bl_rule_result *out)
         n = sizeof buf - 1; /* the contract says 127 bytes; cut, never overrun */
     memcpy(buf, rule, n);
     buf[n] = '\0';
+    /* The date's year span comes first, wherever it stands in the rule. */
+    year_span span = {0, ~0ULL};
+    const char *years = strstr(buf, "years=");
+    while (years && years != buf && years[-1] != ';')
+        years = strstr(years + 1, "years=");
+    if (years) {
+        char param[RULE_MAX];
+        size_t len = strcspn(years + 6, ";");
+        memcpy(param, years + 6, len);
+        param[len] = '\0';
+        unsigned long long lo, hi;
+        if (parse_span(param, &lo, &hi, 0))
+            span.lo = lo, span.hi = hi;
+    }
     char *save = NULL;
     for (char *item = strtok_r(buf, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
         char *eq = strchr(item, '=');
@@ -178,7 +217,7 @@ void bl_rules_check(const char *rule, const char *value, bl_rule_result *out)
         *eq = '\0';
         unsigned bit = 0;
         int bad = 0;
-        int pass = apply(item, eq + 1, value, &bit, &bad);
+        int pass = apply(item, eq + 1, value, &span, &bit, &bad);
         if (bad)
             out->malformed++;
         if (pass < 0)

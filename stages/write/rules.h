@@ -7,6 +7,9 @@
  *   range=LO-HI              integer value, inclusive
  *   date=DDMMYYYY | DDMMYY   a valid calendar date (Gregorian leap years;
  *                            a two-digit year YY is taken as 20YY)
+ *   years=LO-HI              the date's year lies in LO..HI (a two-digit
+ *                            year: some year of the span ends in YY); it
+ *                            only narrows date=, under its BL_RULE_DATE
  *   time=HHMM                00-23, 00-59
  *   check=luhn | check=mod11 the last digit is the check digit: Luhn; or
  *                            mod 11 with weights 2, 3, 4, ... from the

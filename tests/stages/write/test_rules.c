@@ -47,6 +47,15 @@ static rule_case cases[] = {
     /* payload 19: 9*2+1*3 = 21, 21%11 = 10, check 1. payload 4: 8, check 3.
      * payload 6: 12%11=1, check 10: no valid check digit at all. */
     {"check=mod11", "60", 1, 1},
+    /* years= narrows the date and is not a rule of its own. */
+    {"date=DDMMYYYY;years=1900-2029", "14011993", 1, 0},
+    {"date=DDMMYYYY;years=1900-2029", "14015993", 1, 1},
+    {"years=1900-2029;date=DDMMYYYY", "24091473", 1, 1},
+    {"date=DDMMYYYY;years=1900-2029", "31022000", 1, 1},
+    {"date=DDMMYY;years=1950-1999", "311254", 1, 0},
+    {"date=DDMMYY;years=1950-1959", "311264", 1, 1},
+    {"date=DDMMYY;years=1995-2004", "010103", 1, 0},
+    {"years=1900-2029", "14015993", 0, 0},
     {"len=8;date=DDMMYYYY", "31121999", 2, 0},
     {"len=8;date=DDMMYYYY", "3112199", 2, 2},
     {"len=4;range=1000-1999;unknown=x", "1500", 2, 0},
@@ -70,8 +79,8 @@ ParameterizedTest(rule_case *c, rules, table)
 Test(rules, reports_malformed_parameters)
 {
     bl_rule_result r;
-    bl_rules_check("len=;range=9-1;date=YYYY;check=crc", "12", &r);
-    cr_expect_eq(r.malformed, 4);
+    bl_rules_check("len=;range=9-1;date=YYYY;check=crc;years=1999", "12", &r);
+    cr_expect_eq(r.malformed, 5);
     cr_expect_eq(r.checked, 0);
 }
 
@@ -138,6 +147,22 @@ Test(rules, a_date_is_mended_with_two_changes_when_one_is_not_enough)
     int want[8] = {1, 9, 1, 2, 1, 9, 7, 0};
     for (int k = 0; k < 8; k++)
         cr_assert_eq(cls[k], want[k], "digit %d", k);
+}
+
+Test(rules, a_year_out_of_the_span_is_mended)
+{
+    /* 14/01/1993 read as 14/01/5993, the 5 doubtful with 1 as runner-up:
+     * a valid date, but not of the archive's years. */
+    int alt[8] = {-1, -1, -1, -1, 1, -1, -1, -1};
+    float prob[80];
+    int cls[8];
+    readings("14015993", alt, 0.99f, prob, cls);
+    prob[10 * 4 + 5] = 0.6f;
+    prob[10 * 4 + 1] = 0.35f;
+    cr_assert_eq(bl_rules_best_reading("len=8;date=DDMMYYYY", prob, 8, cls), 0);
+    cr_assert_eq(bl_rules_best_reading("len=8;date=DDMMYYYY;years=1900-2029", prob, 8, cls),
+                 1);
+    cr_assert_eq(cls[4], 1);
 }
 
 Test(rules, readings_that_pass_or_cannot_be_mended_stay)
