@@ -259,9 +259,11 @@ static const char *rule_problem(const char *rule, char *why, size_t why_size)
             ok = strcmp(v, "luhn") == 0 || strcmp(v, "mod11") == 0;
         else if (strcmp(k, "years") == 0)
             ok = is_range(v), years = 1;
+        else if (strcmp(k, "prefix") == 0)
+            ok = *v && strlen(v) <= 18 && all_digits(v, strlen(v));
         else {
             snprintf(why, why_size,
-                     "unknown key '%s' (len, range, date, years, time, check)", k);
+                     "unknown key '%s' (len, range, date, years, time, prefix, check)", k);
             return why;
         }
         if (!ok) {

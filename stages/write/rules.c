@@ -173,6 +173,13 @@ static int apply(const char *key, const char *param, const char *value,
             return *bad = 1, -1;
         return valid_time(value);
     }
+    if (strcmp(key, "prefix") == 0) {
+        *bit = BL_RULE_PREFIX;
+        size_t n = strlen(param);
+        if (!n || n > 18 || !all_digits(param))
+            return *bad = 1, -1;
+        return strncmp(value, param, n) == 0;
+    }
     if (strcmp(key, "check") == 0) {
         *bit = BL_RULE_CHECK;
         if (strcmp(param, "luhn") == 0)

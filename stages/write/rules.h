@@ -11,6 +11,8 @@
  *                            year: some year of the span ends in YY); it
  *                            only narrows date=, under its BL_RULE_DATE
  *   time=HHMM                00-23, 00-59
+ *   prefix=DIGITS            the value starts with these digits (a
+ *                            telephone number's trunk prefix 0)
  *   check=luhn | check=mod11 the last digit is the check digit: Luhn; or
  *                            mod 11 with weights 2, 3, 4, ... from the
  *                            right of the payload, check = (11 - sum % 11)
@@ -30,6 +32,7 @@ enum {
     BL_RULE_DATE = 1u << 2,
     BL_RULE_TIME = 1u << 3,
     BL_RULE_CHECK = 1u << 4,
+    BL_RULE_PREFIX = 1u << 5,
 };
 
 typedef struct bl_rule_result {
@@ -47,7 +50,7 @@ void bl_rules_check(const char *rule, const char *value, bl_rule_result *out);
 /* The likeliest reading of a field that obeys its rule. cls holds n
  * digit classes (the classifier's best), prob n rows of 10 class
  * probabilities. When the best reading breaks a rule that a substitution
- * can mend (range, date, time, check; not len), the readings that change
+ * can mend (range, date, time, check, prefix; not len), the readings that change
  * one or two digits to their second or third likeliest class are tried,
  * and the likeliest of them (largest product of the chosen classes'
  * probabilities) that passes every rule replaces cls. Returns the number

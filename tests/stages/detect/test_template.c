@@ -101,6 +101,7 @@ static const bad_case BAD[] = {
     {HEAD LINES FIELD "rule = len=4;years=1900-2029\n", 9,
      "rule: years= narrows a date= the rule does not have"},
     {HEAD LINES FIELD "rule = date=DDMMYYYY;years=1900\n", 9, "rule: years=1900: bad value"},
+    {HEAD LINES FIELD "rule = len=10;prefix=+44\n", 9, "rule: prefix=+44: bad value"},
     {HEAD LINES FIELD "colour = red\n", 9, "[field f] colour: unknown key"},
     {HEAD LINES FIELD "[signature]\n", 9, "unknown section [signature]"},
     {HEAD "[lines]\nline = d 1 2 300 4\n", 6, "expected h|v X Y LENGTH THICKNESS"},

@@ -57,6 +57,10 @@ static rule_case cases[] = {
     {"date=DDMMYY;years=1995-2004", "010103", 1, 0},
     {"years=1900-2029", "14015993", 0, 0},
     {"len=8;date=DDMMYYYY", "31121999", 2, 0},
+    {"len=10;prefix=0", "0270477523", 2, 0},
+    {"len=10;prefix=0", "2270477523", 2, 1},
+    {"prefix=01", "0170477523", 1, 0},
+    {"prefix=01", "0", 1, 1},
     {"len=8;date=DDMMYYYY", "3112199", 2, 2},
     {"len=4;range=1000-1999;unknown=x", "1500", 2, 0},
     {"len=x", "1", 0, 0},
@@ -79,8 +83,8 @@ ParameterizedTest(rule_case *c, rules, table)
 Test(rules, reports_malformed_parameters)
 {
     bl_rule_result r;
-    bl_rules_check("len=;range=9-1;date=YYYY;check=crc;years=1999", "12", &r);
-    cr_expect_eq(r.malformed, 5);
+    bl_rules_check("len=;range=9-1;date=YYYY;check=crc;years=1999;prefix=a", "12", &r);
+    cr_expect_eq(r.malformed, 6);
     cr_expect_eq(r.checked, 0);
 }
 
@@ -163,6 +167,20 @@ Test(rules, a_year_out_of_the_span_is_mended)
     cr_assert_eq(bl_rules_best_reading("len=8;date=DDMMYYYY;years=1900-2029", prob, 8, cls),
                  1);
     cr_assert_eq(cls[4], 1);
+}
+
+Test(rules, a_telephone_number_gets_its_leading_zero_back)
+{
+    /* 0270477523 read as 2270477523, with 0 as the first digit's runner-up. */
+    int alt[10] = {0, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    float prob[100];
+    int cls[10];
+    readings("2270477523", alt, 0.9f, prob, cls);
+    prob[2] = 0.6f;
+    prob[0] = 0.3f;
+    cr_assert_eq(bl_rules_best_reading("len=10;prefix=0", prob, 10, cls), 1);
+    cr_assert_eq(cls[0], 0);
+    cr_assert_eq(cls[1], 2);
 }
 
 Test(rules, readings_that_pass_or_cannot_be_mended_stay)
