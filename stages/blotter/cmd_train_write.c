@@ -12,8 +12,9 @@
  *          score) and the flagging figures.
  * Seeds 5001 and up are the evaluation pages and are refused. Pages and
  * databases are reused by the next run; a database is made again when the
- * models that read it (their checksums, kept beside it in SET.models) are
- * not the configured ones.
+ * models that read it or the form templates whose rules mended its
+ * readings (their checksums, kept beside it in SET.models) are not the
+ * configured ones.
  *
  * Each stored field is paired with a true field of its page (greedy by box
  * IoU >= 0.5, as the pipeline scorer does); its label is 1 when the stored
@@ -28,6 +29,7 @@
  * validation log loss. Threshold: the smallest confidence below which at
  * least --target (0.9) of the validation set's wrong fields fall.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -266,10 +268,48 @@ static int set_matches(const gate_set *s, const char *truth_path)
     return ok;
 }
 
-/* Which models read the pages: "ingest=<crc32> detect=... classify=...",
- * the checksums in the ids of the models the configuration names (0: no
- * model; the gate is left out, it reads nothing). A database made with
- * other models holds other readings and is made again. */
+static int is_template_file(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return e->d_name[0] != '.' && n > 4 && strcmp(e->d_name + n - 4, ".ini") == 0;
+}
+
+/* CRC-32 of the form templates detect loads from dir: each *.ini in name
+ * order, its name and its bytes; 0 for none (no directory, or dir ""). */
+static int templates_crc(const char *dir, uint32_t *crc)
+{
+    *crc = 0;
+    struct dirent **names = NULL;
+    int n = dir[0] ? scandir(dir, &names, is_template_file, alphasort) : 0;
+    if (n < 0)
+        return errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        char path[BL_PATH_MAX + 256];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+        *crc = bl_crc32(*crc, names[i]->d_name, strlen(names[i]->d_name));
+        FILE *f = rc ? NULL : fopen(path, "rb");
+        if (!f && !rc) {
+            fprintf(stderr, "blotter train write: %s: %s\n", path, strerror(errno));
+            rc = -1;
+        }
+        char buf[4096];
+        size_t got;
+        while (f && (got = fread(buf, 1, sizeof buf, f)) > 0)
+            *crc = bl_crc32(*crc, buf, got);
+        if (f)
+            fclose(f);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+/* What read the pages: "ingest=<crc32> detect=... classify=...
+ * templates=<crc32>", the checksums in the ids of the models the
+ * configuration names (0: no model; the gate is left out, it reads
+ * nothing) and of its form templates (their rules mend the readings). A
+ * database made otherwise holds other readings and is made again. */
 static int models_stamp(const char *config, char *out, size_t out_size)
 {
     char path[BL_PATH_MAX];
@@ -300,7 +340,11 @@ static int models_stamp(const char *config, char *out, size_t out_size)
             return -1;
         len += (size_t)wrote;
     }
-    return 0;
+    uint32_t crc;
+    if (templates_crc(conf.templates, &crc))
+        return -1;
+    int wrote = snprintf(out + len, out_size - len, " templates=%08x", crc);
+    return wrote < 0 || (size_t)wrote >= out_size - len ? -1 : 0;
 }
 
 /* Removes a database and its side files, so that a failed or stale one is
@@ -348,7 +392,9 @@ static int set_make(gate_set *s, const char *exe, const char *work, const char *
         fclose(f);
     }
     if (stat(db, &sb) == 0 && strcmp(made_with, stamp) != 0) {
-        fprintf(stderr, "train write: %s was read by other models (%s; now %s): reading it again\n",
+        fprintf(stderr,
+                "train write: %s was read by other models or templates (%s; now %s): "
+                "reading it again\n",
                 db, made_with[0] ? made_with : "unknown", stamp);
         db_remove(db);
     }

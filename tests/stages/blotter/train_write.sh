@@ -4,7 +4,8 @@
 # generating or running anything; evaluation seeds are refused too.
 # A pipeline run that fails (here: the writer's gate file is not a model)
 # leaves no database behind to be taken for a whole one next time, and a
-# database read by other models than the configured ones is read again.
+# database read by other models or templates than the configured ones is
+# read again.
 # Usage: train_write.sh BLOTTER CONFIG   (the last part needs MNIST)
 set -eu
 blotter=$1
@@ -66,5 +67,19 @@ if [ -f "$(dirname "$config")/data/mnist/train-images-idx3-ubyte" ]; then
         { cat "$tmp/out"; echo "a database of other models was reused"; exit 1; }
     grep -q "detect=00000000" "$tmp/s/train.models" ||
         { cat "$tmp/s/train.models"; echo "the new models were not recorded"; exit 1; }
+
+    # Nor once the templates whose rules mend the readings have changed.
+    mkdir "$tmp/tpl"
+    cp "$src"/templates/*.ini "$tmp/tpl/"
+    sed -i 's/years=1900-2029/years=1950-1999/' "$tmp/tpl/arrest_record.ini"
+    sed -e "s|^templates = .*|templates = $tmp/tpl|" "$tmp/nodetect.conf" >"$tmp/tpl.conf"
+    before=$(sed 's/ templates=.*//' "$tmp/s/train.models")
+    # shellcheck disable=SC2086
+    "$blotter" train write $small --config "$tmp/tpl.conf" --out "$tmp/g.blm" >"$tmp/out" 2>&1 ||
+        { cat "$tmp/out"; echo "the run with other templates failed"; exit 1; }
+    grep -q "$tmp/s/train.db was read by other models or templates" "$tmp/out" ||
+        { cat "$tmp/out"; echo "a database of other templates was reused"; exit 1; }
+    [ "$(sed 's/ templates=.*//' "$tmp/s/train.models")" = "$before" ] ||
+        { cat "$tmp/s/train.models"; echo "the models' part of the record changed"; exit 1; }
 fi
 echo "train_write: refusals named"
