@@ -14,8 +14,9 @@
  *     14 px are solid areas, not lines, and stay.
  *  2. Connected components (8-connected) are typed by geometry: specks;
  *     rules (long and thin) and thin straight bars (the short box sides and
- *     comb teeth the run filter leaves: at most 9 px across with edges
- *     that do not wander); frames (large or mostly empty); small (shorter
+ *     comb teeth the run filter leaves: at most 9 px across with an edge
+ *     that wanders at most 2 px from its median on 90% of its length);
+ *     frames (large or mostly empty); small (shorter
  *     than a hand-written digit: printed labels at 10-12 pt are 25-40 px
  *     tall at 300 dpi, digits 50-110 px; the size filter of Fletcher and
  *     Kasturi 1988); digit-sized.
@@ -85,6 +86,7 @@ enum {
     STACK_GAP = 10
 };
 #define FRAME_MAX_DENSITY 0.10
+#define BAR_ROUGH 0.1 /* share of a bar's lines whose edge may stray */
 #define GROUP_GAP_RATIO 1.7
 #define GROUP_MIN_OVERLAP 0.3
 #define GROUP_MIN_HRATIO 0.6 /* a printed bracket beside writing is shorter */
@@ -422,8 +424,9 @@ static int bar_on_line(const bl_image *page, const bl_bitmap *gone, bl_box b, in
 typedef enum { K_SPECK, K_RULE, K_FRAME, K_SMALL, K_DIGIT } kind;
 
 /* A thin straight bar along x (horizontal) or y: each line across it holds
- * at most BAR_MAX_T ink pixels and its first ink moves at most BAR_WANDER
- * from the median. Box sides and comb teeth left by the run filter. */
+ * at most BAR_MAX_T ink pixels and its first ink lies within BAR_WANDER of
+ * the median on all but BAR_ROUGH of the lines (speckle bites into a
+ * scanned line's edge). Box sides and comb teeth left by the run filter. */
 static int is_bar(const bl_image *page, bl_box b, int vertical)
 {
     int len = vertical ? b.h : b.w, thick = vertical ? b.w : b.h;
@@ -431,7 +434,8 @@ static int is_bar(const bl_image *page, bl_box b, int vertical)
         return 0;
     if (thick > BAR_MAX_T + 2 * BAR_WANDER + 2)
         return 0;
-    int lo = INT_MAX, hi = INT_MIN, empty = 0;
+    int at[BAR_MAX_T + 2 * BAR_WANDER + 3] = {0}; /* lines whose first ink is at j */
+    int empty = 0;
     for (int i = 0; i < len; i++) {
         int first = -1, count = 0;
         for (int j = 0; j < thick; j++) {
@@ -448,10 +452,16 @@ static int is_bar(const bl_image *page, bl_box b, int vertical)
         }
         if (count > BAR_MAX_T)
             return 0;
-        lo = imin(lo, first);
-        hi = imax(hi, first);
+        at[first]++;
     }
-    return empty * 10 < len && hi - lo <= BAR_WANDER + (len > 150 ? 2 : 0);
+    int inked = len - empty, median = 0;
+    for (int seen = 0; median < thick && (seen += at[median]) * 2 < inked;)
+        median++;
+    int wander = BAR_WANDER + (len > 150 ? 2 : 0), off = 0;
+    for (int j = 0; j < thick; j++)
+        if (abs(j - median) > wander)
+            off += at[j];
+    return empty * 10 < len && off <= BAR_ROUGH * len;
 }
 
 /* bars: whether a thin straight bar counts as a rule (when erasing); after

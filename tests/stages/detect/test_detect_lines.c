@@ -101,3 +101,26 @@ Test(detect_lines, kept_lines_include_the_bars_erased)
     bl_bitmap_destroy(&lines);
     bl_image_destroy(&page);
 }
+
+/* A comb tooth whose edge speckle has bitten into (its first ink three
+ * pixels in on a few rows) is still a bar hanging off the comb's line and
+ * goes with it; a slanted thin stroke resting on the line is writing and
+ * stays. */
+Test(detect_lines, a_tooth_with_a_bitten_edge_goes_a_slanted_stroke_stays)
+{
+    bl_image *page = bl_image_new(600, 300);
+    fill(page, 50, 200, 500, 3);  /* the comb's base line */
+    fill(page, 150, 140, 5, 60);  /* a tooth, 5 px wide, 60 tall */
+    for (int y = 145; y < 195; y += 12)
+        for (int x = 150; x < 153; x++)
+            BL_PIX(page, x, y) = 0; /* bites 3 px deep on 5 rows */
+    for (int y = 140; y < 200; y++) /* a stroke leaning 1 px in 8 */
+        fill(page, 400 + (200 - y) / 8, y, 4, 1);
+    long stroke = ink_in(page, 395, 130, 30, 70);
+    bl_detect_remove_lines(page);
+    cr_expect_eq(ink_in(page, 140, 130, 30, 70), 0, "%ld pixels of the tooth left",
+                 ink_in(page, 140, 130, 30, 70));
+    cr_expect_eq(ink_in(page, 395, 130, 30, 70), stroke, "the stroke lost %ld pixels",
+                 stroke - ink_in(page, 395, 130, 30, 70));
+    bl_image_destroy(&page);
+}
