@@ -11,7 +11,9 @@
  *     erased unless ink continues at least 3 px on both sides (a stroke
  *     that crosses the line, which must survive), together with the
  *     1-2 px rim that blur leaves along a line. Stretches thicker than
- *     14 px are solid areas, not lines, and stay.
+ *     14 px are solid areas, not lines, and stay. On a page no form
+ *     template matches, the thin lines a light scan broke into dashes
+ *     (dashes.h) are erased too, with the bars hanging off them.
  *  2. Connected components (8-connected) are typed by geometry: specks;
  *     rules (long and thin) and thin straight bars (the short box sides and
  *     comb teeth the run filter leaves: at most 9 px across with an edge
@@ -1299,6 +1301,22 @@ static void erase_template_lines(const bl_template *t, int dx, int dy, bl_image 
     }
 }
 
+/* Erases the broken lines bl_dashes_mark found (set in `dashes`) and the
+ * thin bars hanging off them. */
+static void erase_dashes(bl_image *page, bl_bitmap *ink, bl_bitmap *dashes)
+{
+    for (int y = 0; y < page->height; y++) {
+        const uint64_t *bits = BL_BROW(dashes, y);
+        for (int j = 0; j < dashes->wpl; j++)
+            for (uint64_t w = bits[j]; w; w &= w - 1) {
+                int x = (j << 6) + __builtin_ctzll(w);
+                BL_PIX(page, x, y) = 0;
+                bit_clear(ink, x, y);
+            }
+    }
+    erase_bars(page, ink, dashes, NULL);
+}
+
 /* A named field's box: the regions found in it, cut back to the ink that
  * belongs to the field and grown by the digit-sized ink beside them inside
  * its template box (shifted with the sheet and grown by FIELD_TOL).
@@ -1429,17 +1447,28 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
     bl_bitmap *ink = bl_bitmap_from_binary(page);
     bl_bitmap *lines = NULL;
     int with_templates = templates && templates->count > 0;
-    remove_lines(page, ink, with_templates ? &lines : NULL);
-    if (lines) {
+    remove_lines(page, ink, &lines);
+    if (with_templates)
         bl_template_match_page(templates, lines, &m);
+    if (m.index < 0) {
         /* No template found the page's unbroken lines: a light scan may
-         * have broken them into dashes. */
-        if (m.index < 0 && bl_dashes_mark(lines, ink) > 0)
-            bl_template_match_page(templates, lines, &m);
-        bl_bitmap_destroy(&lines);
-        if (m.index >= 0)
-            erase_template_lines(&templates->t[m.index], m.dx, m.dy, page, ink);
+         * have broken them into dashes, which a template can still match
+         * and which are erased otherwise, with the bars hanging off them
+         * (the walls of a comb's cells). */
+        bl_bitmap *dashes = bl_bitmap_new(page->width, page->height);
+        if (bl_dashes_mark(dashes, ink) > 0) {
+            for (size_t i = 0; i < (size_t)lines->wpl * (size_t)lines->height; i++)
+                lines->data[i] |= dashes->data[i];
+            if (with_templates)
+                bl_template_match_page(templates, lines, &m);
+            if (m.index < 0)
+                erase_dashes(page, ink, dashes);
+        }
+        bl_bitmap_destroy(&dashes);
     }
+    bl_bitmap_destroy(&lines);
+    if (m.index >= 0)
+        erase_template_lines(&templates->t[m.index], m.dx, m.dy, page, ink);
     if (match)
         *match = m;
     bl_detect_region *regs = NULL;

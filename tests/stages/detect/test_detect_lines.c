@@ -124,3 +124,38 @@ Test(detect_lines, a_tooth_with_a_bitten_edge_goes_a_slanted_stroke_stays)
                  stroke - ink_in(page, 395, 130, 30, 70));
     bl_image_destroy(&page);
 }
+
+/* A box of cells on a form of no known design, drawn by a light scan: its
+ * lines broken into dashes too short for the run filter, its cell walls
+ * short bars. The lines go, the walls hanging off them go with them, and
+ * the digits in the cells stay whole. */
+Test(detect_lines, a_dashed_comb_goes_when_no_template_matches)
+{
+    bl_image *page = bl_image_new(900, 400);
+    for (int x = 100; x < 700; x += 40) {
+        fill(page, x, 100, 34, 2); /* top, dashes of 34 px to x = 694 */
+        fill(page, x, 200, 34, 2); /* bottom */
+    }
+    static const int walls[] = {100, 220, 340, 460, 580, 692};
+    for (int i = 0; i < 6; i++)
+        fill(page, walls[i], 102, 2, 98); /* the cell walls */
+    fill(page, 150, 120, 12, 60);  /* a 1 and a 7 in two cells */
+    fill(page, 270, 125, 40, 10);
+    fill(page, 300, 125, 10, 55);
+    long one = ink_in(page, 140, 115, 30, 70), seven = ink_in(page, 260, 115, 60, 70);
+    bl_box *boxes = NULL;
+    int n = -1;
+    bl_err err = {0};
+    cr_assert_eq(bl_detect_run(NULL, page, &boxes, &n, NULL, &err), 0, "%s", err.msg);
+    cr_expect_eq(ink_in(page, 90, 95, 700, 10), 0, "top: %ld pixels left",
+                 ink_in(page, 90, 95, 700, 10));
+    cr_expect_eq(ink_in(page, 90, 195, 700, 10), 0, "bottom: %ld pixels left",
+                 ink_in(page, 90, 195, 700, 10));
+    for (int i = 0; i < 6; i++)
+        cr_expect_eq(ink_in(page, walls[i] - 3, 105, 8, 90), 0, "the wall at %d stayed",
+                     walls[i]);
+    cr_expect_eq(ink_in(page, 140, 115, 30, 70), one, "the 1 lost pixels");
+    cr_expect_eq(ink_in(page, 260, 115, 60, 70), seven, "the 7 lost pixels");
+    free(boxes);
+    bl_image_destroy(&page);
+}
