@@ -3,8 +3,8 @@
  *
  * All on 64-bit words of the packed page: per row, the thin ink is
  * (row above | row | row below) & ~(3 rows above | 3 rows below); its set
- * bits are walked with count-trailing-zeros and chained across short
- * gaps. Vertical lines are found the same way on the transposed page,
+ * bits are walked with count-trailing-zeros and chained across gaps, and
+ * a chain that makes a line is marked from end to end. Vertical lines are found the same way on the transposed page,
  * transposed back (64 x 64 bit blocks, empty ones skipped).
  */
 #include "detect/dashes.h"
@@ -51,8 +51,8 @@ static void thin_row(const bl_bitmap *ink, int y, uint64_t *t)
         }
 }
 
-/* Marks in out the thin ink of every row of ink lying on a chain of
- * dashes; returns the pixels marked. */
+/* Marks in out, in every row, the whole length of each chain of dashes
+ * of its thin ink; returns the pixels marked. */
 static long mark_rows(bl_bitmap *out, const bl_bitmap *ink)
 {
     int wpl = ink->wpl, W = ink->width;
@@ -78,7 +78,7 @@ static long mark_rows(bl_bitmap *out, const bl_bitmap *ink)
             int len = end - start;
             if (len >= BL_DASHES_MIN_LEN && (double)on >= BL_DASHES_FILL * len)
                 for (int j = start >> 6; j <= (end - 1) >> 6; j++) {
-                    uint64_t add = t[j] & range_mask(j, start, end) & ~o[j];
+                    uint64_t add = range_mask(j, start, end) & ~o[j];
                     marked += __builtin_popcountll(add);
                     o[j] |= add;
                 }

@@ -1,7 +1,7 @@
 /*
  * dashes: thin lines a light scan broke into dashes are found, along rows
- * and columns; writing, print, solid bars, sparse dots and short dashed
- * stretches are not.
+ * and columns, gaps and all; writing, print, solid bars, sparse dots and
+ * short dashed stretches are not.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -74,8 +74,8 @@ Test(dashes, finds_thin_dashed_lines_across_and_down)
     bl_bitmap *lines = bl_bitmap_new(W, H);
     long h_ink = dashed(ink, 0, 100, 100, 700, 1, 60, 14);
     long v_ink = dashed(ink, 1, 1000, 150, 400, 2, 45, 20);
-    /* A dashed line of the sparsest kind still bridged: dashes 30, gaps 24. */
-    long s_ink = dashed(ink, 0, 100, 700, 400, 1, 30, 24);
+    /* A line of the sparsest kind still bridged: dots of 20, gaps of 40. */
+    long s_ink = dashed(ink, 0, 100, 700, 400, 1, 20, 40);
     long got = bl_dashes_mark(lines, ink);
     cr_assert_gt(got, 0);
     /* Every dash's ink is marked (the band of rows around it too). */
@@ -92,6 +92,11 @@ Test(dashes, finds_thin_dashed_lines_across_and_down)
     cr_expect_eq(h, h_ink, "row: %ld of %ld ink pixels marked", h, h_ink);
     cr_expect_eq(v, v_ink, "column: %ld of %ld ink pixels marked", v, v_ink);
     cr_expect_eq(s, s_ink, "sparse row: %ld of %ld ink pixels marked", s, s_ink);
+    /* Its gaps too, from its first dot to its last (x 100-479). */
+    long span = 0;
+    for (int x = 100; x < 480; x++)
+        span += get_px(lines, x, 700) || get_px(lines, x, 701);
+    cr_expect_eq(span, 380, "sparse row: %ld of 380 columns marked", span);
     /* Nothing but those lines' neighbourhoods. */
     cr_expect_eq(marked(lines, 0, 0, W, H),
                  marked(lines, 100, 95, 700, 15) + marked(lines, 995, 150, 15, 400) +
@@ -125,7 +130,7 @@ Test(dashes, leaves_writing_print_solid_bars_and_sparse_dots)
     /* A thin dashed line shorter than a form line. */
     dashed(ink, 0, 800, 650, 100, 1, 40, 10);
     /* Dashes with gaps wider than any the scan leaves. */
-    dashed(ink, 0, 100, 800, 900, 1, 50, 40);
+    dashed(ink, 0, 100, 800, 900, 1, 50, 60);
     cr_expect_eq(bl_dashes_mark(lines, ink), 0);
     cr_expect_eq(marked(lines, 0, 0, W, H), 0);
     bl_bitmap_destroy(&lines);
