@@ -4,8 +4,9 @@
  * All on 64-bit words of the packed page: per row, the thin ink is
  * (row above | row | row below) & ~(3 rows above | 3 rows below); its set
  * bits are walked with count-trailing-zeros and chained across gaps, and
- * a chain that makes a line is marked from end to end. Vertical lines are found the same way on the transposed page,
- * transposed back (64 x 64 bit blocks, empty ones skipped).
+ * a chain that makes a line is marked from end to end. Vertical lines are
+ * found the same way on the transposed page, transposed back (64 x 64 bit
+ * blocks, empty ones skipped).
  */
 #include "detect/dashes.h"
 

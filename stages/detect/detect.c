@@ -1310,8 +1310,10 @@ static void erase_dashes(bl_image *page, bl_bitmap *ink, bl_bitmap *dashes)
         for (int j = 0; j < dashes->wpl; j++)
             for (uint64_t w = bits[j]; w; w &= w - 1) {
                 int x = (j << 6) + __builtin_ctzll(w);
-                BL_PIX(page, x, y) = 0;
-                bit_clear(ink, x, y);
+                if (x < page->width) {
+                    BL_PIX(page, x, y) = 0;
+                    bit_clear(ink, x, y);
+                }
             }
     }
     erase_bars(page, ink, dashes, NULL);
