@@ -310,7 +310,7 @@ static int templates_crc(const char *dir, uint32_t *crc)
  * configuration names (0: no model; the gate is left out, it reads
  * nothing) and of its form templates (their rules mend the readings). A
  * database made otherwise holds other readings and is made again. */
-static int models_stamp(const char *config, char *out, size_t out_size)
+static int reading_stamp(const char *config, char *out, size_t out_size)
 {
     char path[BL_PATH_MAX];
     bl_conf conf;
@@ -381,7 +381,8 @@ static int set_make(gate_set *s, const char *exe, const char *work, const char *
             return -1;
         unlink(db);
     }
-    /* The database is reused only when the same models made it. */
+    /* The database is reused only when the same models and templates made
+     * it. */
     char stamp_path[BL_PATH_MAX + 16], made_with[512] = "";
     snprintf(stamp_path, sizeof stamp_path, "%s.models", dir);
     FILE *f = fopen(stamp_path, "r");
@@ -497,7 +498,8 @@ static void usage(FILE *to)
             "--seed 1 --val-pages 300 --val-seed 2001 --check-pages 100 --check-seed 4001\n"
             "--epochs 40 --target 0.9 --model-version 1. Seeds from 5001 on are for\n"
             "evaluation only. The pages and databases under --work are reused; a\n"
-            "database read by other models than the configured ones is made again.\n");
+            "database read by other models or templates than the configured ones\n"
+            "is made again.\n");
 }
 
 int bl_cmd_train_write(int argc, char **argv)
@@ -571,7 +573,7 @@ int bl_cmd_train_write(int argc, char **argv)
     double *conf = NULL;
     int32_t *idx = NULL;
     char stamp[512];
-    if (models_stamp(config, stamp, sizeof stamp))
+    if (reading_stamp(config, stamp, sizeof stamp))
         goto done;
     for (int k = 0; k < 3; k++)
         if (set_make(&sets[k], exe, work, config, stamp))

@@ -341,6 +341,13 @@ static long erase_vlines(bl_image *page, bl_bitmap *ink, bl_bitmap *gone, const 
 static long erase_bars(bl_image *page, bl_bitmap *ink, const bl_bitmap *gone,
                        bl_bitmap *bars);
 
+/* dst |= src, two bitmaps of one size. */
+static void or_into(bl_bitmap *dst, const bl_bitmap *src)
+{
+    for (size_t i = 0; i < (size_t)dst->wpl * (size_t)dst->height; i++)
+        dst->data[i] |= src->data[i];
+}
+
 /* bl_detect_remove_lines on a page whose ink `ink` holds; `ink` follows
  * every erasure. */
 static long remove_lines(bl_image *page, bl_bitmap *ink, bl_bitmap **gone_out)
@@ -362,8 +369,7 @@ static long remove_lines(bl_image *page, bl_bitmap *ink, bl_bitmap **gone_out)
     bl_bitmap *bars = gone_out ? bl_bitmap_new(page->width, page->height) : NULL;
     erased += erase_bars(page, ink, gone, bars);
     if (bars) {
-        for (size_t i = 0; i < (size_t)gone->wpl * (size_t)gone->height; i++)
-            gone->data[i] |= bars->data[i];
+        or_into(gone, bars);
         bl_bitmap_destroy(&bars);
     }
     if (gone_out)
@@ -1431,8 +1437,9 @@ static bl_box widen_to_cells(const bl_image *page, const bl_template *t,
     return (bl_box){x0, b.y, x1 - x0, b.h};
 }
 
-/* Both entry points: line removal (keeping its line pixels when there are
- * templates to match), matching, candidates, verdicts, naming, order. */
+/* Both entry points: line removal (keeping its line pixels for matching
+ * and for the broken lines' bars), matching, candidates, verdicts, naming,
+ * order. */
 static int detect_page(bl_detect *self, const bl_template_set *templates, bl_image *page,
                        ordered **out, int *nout, bl_template_match *match, bl_err *err)
 {
@@ -1459,8 +1466,7 @@ static int detect_page(bl_detect *self, const bl_template_set *templates, bl_ima
          * (the walls of a comb's cells). */
         bl_bitmap *dashes = bl_bitmap_new(page->width, page->height);
         if (bl_dashes_mark(dashes, ink) > 0) {
-            for (size_t i = 0; i < (size_t)lines->wpl * (size_t)lines->height; i++)
-                lines->data[i] |= dashes->data[i];
+            or_into(lines, dashes);
             if (with_templates)
                 bl_template_match_page(templates, lines, &m);
             if (m.index < 0)
